@@ -1,0 +1,98 @@
+"""Every API error in one JSON shape: type, title, status, detail, errors."""
+
+from http import HTTPStatus
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from django_fsm import TransitionNotAllowed
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from oms.errors import ApplicationError
+
+
+def error_body(status_code: int, detail: str, code: str, errors: dict | None = None, **extra):
+    body = {
+        "type": code,
+        "title": HTTPStatus(status_code).phrase,
+        "status": status_code,
+        "detail": detail,
+        "errors": errors or {},
+    }
+    body.update(extra)
+    return body
+
+
+def _field_errors(detail) -> dict[str, list[str]]:
+    if isinstance(detail, dict):
+        flat = {}
+        for field, messages in detail.items():
+            flat[field] = _flatten(messages)
+        return flat
+    return {"non_field_errors": _flatten(detail)}
+
+
+def _flatten(messages) -> list:
+    if isinstance(messages, list):
+        if all(isinstance(m, (str, exceptions.ErrorDetail)) for m in messages):
+            return [str(m) for m in messages]
+        return [_field_errors(m) if isinstance(m, dict) else _flatten(m) for m in messages]
+    if isinstance(messages, dict):
+        return [_field_errors(messages)]
+    return [str(messages)]
+
+
+def transition_conflict(exc: TransitionNotAllowed) -> Response:
+    instance = getattr(exc, "object", None)
+    method = getattr(exc, "method", None)
+    current = getattr(instance, "status", None)
+    allowed: list[str] = []
+    if instance is not None and hasattr(instance, "get_available_status_transitions"):
+        allowed = sorted({t.name for t in instance.get_available_status_transitions()})
+    action = getattr(method, "__name__", "this action")
+    detail = f"Cannot {action.replace('_', ' ')} while status is {current!r}."
+    body = error_body(
+        409, detail, "transition_not_allowed", current_state=current, allowed_transitions=allowed
+    )
+    return Response(body, status=409)
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, TransitionNotAllowed):
+        return transition_conflict(exc)
+    if isinstance(exc, ApplicationError):
+        body = error_body(
+            exc.status_code, exc.message, exc.code, exc.field_errors, **exc.extra
+        )
+        return Response(body, status=exc.status_code)
+    if isinstance(exc, DjangoValidationError):
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        return Response(error_body(400, "Invalid input.", "invalid", errors), status=400)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        detail, errors = "Invalid input.", _field_errors(exc.detail)
+    else:
+        detail, errors = str(exc.detail), {}
+    code = getattr(exc, "default_code", "error")
+    if isinstance(exc.detail, exceptions.ErrorDetail):
+        code = exc.detail.code or code
+    response.data = error_body(response.status_code, detail, code, errors)
+    return response
+
+
+def json_error_response(status_code: int, detail: str, code: str):
+    """For code outside DRF views (middleware): the same shape as a JsonResponse."""
+    from django.http import JsonResponse
+
+    return JsonResponse(error_body(status_code, detail, code), status=status_code)
+
+
+__all__ = ["exception_handler", "error_body", "json_error_response", "status"]

@@ -1,0 +1,174 @@
+"""Kernel endpoints: the event feed and webhook management."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from oms import selectors
+from oms.api.permissions import roles_allowed
+from oms.api.schema import ERROR_RESPONSES
+from oms.models import WebhookDelivery, WebhookSubscription
+from oms.roles import Role
+from oms.services import webhooks
+
+IntegrationAdmin = roles_allowed(Role.INTEGRATION)
+
+
+class EventSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="sequence")
+    name = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
+    entity_type = serializers.CharField()
+    entity_id = serializers.CharField()
+    payload = serializers.JSONField()
+
+
+class EventFeedApi(APIView):
+    """The pull feed: events after a cursor, oldest first. Resume with the last id."""
+
+    permission_classes = [IntegrationAdmin]
+
+    class FilterSerializer(serializers.Serializer):
+        after = serializers.IntegerField(min_value=0, default=0)
+        name = serializers.CharField(required=False, allow_blank=True, default="")
+        limit = serializers.IntegerField(min_value=1, max_value=500, default=100)
+
+    class FeedSerializer(serializers.Serializer):
+        events = EventSerializer(many=True)
+        next_after = serializers.IntegerField()
+
+    @extend_schema(
+        parameters=[FilterSerializer],
+        responses={200: FeedSerializer, **ERROR_RESPONSES},
+    )
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        params = filters.validated_data
+        events = selectors.event_feed(
+            after=params["after"], name_pattern=params["name"], limit=params["limit"]
+        )
+        next_after = events[-1].sequence if events else params["after"]
+        return Response(
+            {"events": EventSerializer(events, many=True).data, "next_after": next_after}
+        )
+
+
+class SubscriptionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookSubscription
+        fields = ["id", "name", "url", "event_patterns", "active", "created_at", "secret_rotated_at"]
+        read_only_fields = ["id", "created_at", "secret_rotated_at"]
+
+    event_patterns = serializers.ListField(child=serializers.CharField(max_length=100), min_length=1)
+
+
+class SubscriptionWithSecretSerializer(SubscriptionSerializer):
+    class Meta(SubscriptionSerializer.Meta):
+        fields = [*SubscriptionSerializer.Meta.fields, "secret"]
+
+
+class DeliverySerializer(serializers.ModelSerializer):
+    event_id = serializers.IntegerField(source="event.sequence")
+    event_name = serializers.CharField(source="event.name")
+
+    class Meta:
+        model = WebhookDelivery
+        fields = [
+            "id", "subscription", "event_id", "event_name", "status", "attempts",
+            "last_status_code", "last_error", "last_attempt_at", "next_attempt_at",
+            "succeeded_at", "created_at",
+        ]
+
+
+class WebhookListCreateApi(ListAPIView):
+    """List subscriptions; POST creates one and returns its secret, once."""
+
+    permission_classes = [IntegrationAdmin]
+    serializer_class = SubscriptionSerializer
+
+    def get_queryset(self):
+        return selectors.subscription_list()
+
+    @extend_schema(
+        request=SubscriptionSerializer,
+        responses={201: SubscriptionWithSecretSerializer, **ERROR_RESPONSES},
+    )
+    def post(self, request):
+        serializer = SubscriptionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        subscription = webhooks.subscription_create(**serializer.validated_data)
+        return Response(
+            SubscriptionWithSecretSerializer(subscription).data, status=status.HTTP_201_CREATED
+        )
+
+
+class WebhookDetailApi(APIView):
+    permission_classes = [IntegrationAdmin]
+
+    @extend_schema(responses={200: SubscriptionSerializer, **ERROR_RESPONSES})
+    def get(self, request, pk: int):
+        return Response(SubscriptionSerializer(get_object_or_404(WebhookSubscription, pk=pk)).data)
+
+    @extend_schema(request=SubscriptionSerializer, responses={200: SubscriptionSerializer, **ERROR_RESPONSES})
+    def patch(self, request, pk: int):
+        subscription = get_object_or_404(WebhookSubscription, pk=pk)
+        serializer = SubscriptionSerializer(subscription, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        webhooks.subscription_update(subscription=subscription, **serializer.validated_data)
+        return Response(SubscriptionSerializer(subscription).data)
+
+    @extend_schema(responses={204: None, **ERROR_RESPONSES})
+    def delete(self, request, pk: int):
+        webhooks.subscription_deactivate(
+            subscription=get_object_or_404(WebhookSubscription, pk=pk)
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class WebhookRotateSecretApi(APIView):
+    permission_classes = [IntegrationAdmin]
+
+    @extend_schema(request=None, responses={200: SubscriptionWithSecretSerializer, **ERROR_RESPONSES})
+    def post(self, request, pk: int):
+        subscription = get_object_or_404(WebhookSubscription, pk=pk)
+        webhooks.subscription_rotate_secret(subscription=subscription)
+        return Response(SubscriptionWithSecretSerializer(subscription).data)
+
+
+class DeliveryListApi(ListAPIView):
+    """The delivery log, newest first; filter by subscription and status."""
+
+    permission_classes = [IntegrationAdmin]
+    serializer_class = DeliverySerializer
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("subscription", int),
+            OpenApiParameter("status", str, enum=WebhookDelivery.Status.values),
+        ]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        subscription = self.request.query_params.get("subscription")
+        return selectors.delivery_list(
+            subscription_id=int(subscription) if subscription and subscription.isdigit() else None,
+            status=self.request.query_params.get("status") or None,
+        )
+
+
+class DeliveryRedeliverApi(APIView):
+    permission_classes = [IntegrationAdmin]
+
+    @extend_schema(request=None, responses={202: DeliverySerializer, **ERROR_RESPONSES})
+    def post(self, request, pk: int):
+        delivery = webhooks.delivery_redeliver(
+            delivery=get_object_or_404(WebhookDelivery, pk=pk)
+        )
+        delivery.refresh_from_db()
+        return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)

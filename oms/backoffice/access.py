@@ -1,0 +1,40 @@
+"""Role checks for back-office pages."""
+
+from django.contrib import messages
+from django.contrib.auth.mixins import AccessMixin
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django_fsm import TransitionNotAllowed
+
+from oms.errors import ApplicationError
+from oms.roles import has_role
+
+
+class RoleRequiredMixin(AccessMixin):
+    """Login required, then one of `allowed_roles` (admins always); otherwise 403."""
+
+    allowed_roles: tuple[str, ...] = ()
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        if not has_role(request.user, *self.allowed_roles):
+            raise PermissionDenied("Your role may not open this page.")
+        return super().dispatch(request, *args, **kwargs)
+
+
+def run_action(request, action, *, success: str, redirect_to: str):
+    """Run a service call for a page: show `success` or the refusal, then redirect.
+
+    Pages catch the same errors as the API: a rule that refuses the action or a
+    transition not allowed now becomes a message, never a 500.
+    """
+    try:
+        action()
+    except TransitionNotAllowed as exc:
+        messages.error(request, f"Not allowed now: {exc}")
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, success)
+    return redirect(redirect_to)

@@ -1,0 +1,33 @@
+"""Roles are Django groups. Pages and endpoints declare which roles may use them."""
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    CSR = "csr", "Customer service"
+    STORE_ASSOCIATE = "store_associate", "Store associate"
+    INVENTORY_MANAGER = "inventory_manager", "Inventory manager"
+    ADMIN = "admin", "Administrator"
+    INTEGRATION = "integration", "Integration (API client)"
+
+
+STAFF_ROLES = (Role.CSR, Role.STORE_ASSOCIATE, Role.INVENTORY_MANAGER, Role.ADMIN)
+
+
+def user_roles(user) -> set[str]:
+    """The role names of a user; cached on the user object for the request."""
+    if not getattr(user, "is_authenticated", False):
+        return set()
+    cached = getattr(user, "_oms_roles", None)
+    if cached is None:
+        cached = set(user.groups.values_list("name", flat=True))
+        if user.is_superuser:
+            cached.add(Role.ADMIN)
+        user._oms_roles = cached
+    return cached
+
+
+def has_role(user, *roles: str) -> bool:
+    """Admins may do everything; everyone else needs one of `roles`."""
+    held = user_roles(user)
+    return Role.ADMIN in held or bool(held.intersection(roles))

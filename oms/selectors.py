@@ -1,0 +1,66 @@
+"""Read queries of the kernel, shared by the API and the pages."""
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from oms.models import Event, StateTransition, WebhookDelivery, WebhookSubscription
+from oms.services.events import pattern_matches
+
+
+def event_feed(*, after: int = 0, name_pattern: str = "", limit: int = 100) -> list[Event]:
+    """Sequenced events after `after`, oldest first. A pattern such as `order.*`
+    filters by name; events keep their ids, so a filtered consumer sees gaps."""
+    limit = max(1, min(limit, settings.OMS_EVENT_FEED_MAX_PAGE))
+    queryset = Event.objects.filter(sequence__gt=after).order_by("sequence")
+    if not name_pattern:
+        return list(queryset[:limit])
+    if "*" not in name_pattern and "?" not in name_pattern:
+        return list(queryset.filter(name=name_pattern)[:limit])
+    prefix = name_pattern.split("*")[0].split("?")[0]
+    if prefix:
+        queryset = queryset.filter(name__startswith=prefix)
+    matched: list[Event] = []
+    for event in queryset.iterator(chunk_size=limit):
+        if pattern_matches([name_pattern], event.name):
+            matched.append(event)
+            if len(matched) == limit:
+                break
+    return matched
+
+
+def subscription_list() -> QuerySet[WebhookSubscription]:
+    return WebhookSubscription.objects.order_by("name", "id")
+
+
+def delivery_list(
+    *, subscription_id: int | None = None, status: str | None = None
+) -> QuerySet[WebhookDelivery]:
+    queryset = WebhookDelivery.objects.select_related("event", "subscription").order_by("-id")
+    if subscription_id:
+        queryset = queryset.filter(subscription_id=subscription_id)
+    if status:
+        queryset = queryset.filter(status=status)
+    return queryset
+
+
+def entity_timeline(*, entity_type: str, entity_id) -> list[dict]:
+    """Events and state transitions of one entity, merged in time order."""
+    events = Event.objects.filter(entity_type=entity_type, entity_id=str(entity_id))
+    transitions = StateTransition.objects.filter(
+        entity_type=entity_type, entity_id=str(entity_id)
+    ).select_related("actor")
+    items = [
+        {"kind": "event", "at": e.occurred_at, "name": e.name, "payload": e.payload}
+        for e in events
+    ] + [
+        {
+            "kind": "transition",
+            "at": t.occurred_at,
+            "name": f"{t.source} → {t.target}",
+            "transition": t.transition,
+            "actor": t.actor.get_username() if t.actor else "system",
+            "reason": t.reason,
+        }
+        for t in transitions
+    ]
+    return sorted(items, key=lambda item: item["at"])

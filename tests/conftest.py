@@ -1,0 +1,72 @@
+"""Fixtures shared by every app's tests.
+
+Unit tests run Celery tasks eagerly; tests marked `integration` start a real worker
+(see tests/oms/test_webhook_delivery.py) and must not use the eager mode.
+"""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from rest_framework.test import APIClient
+
+from oms.celery import app as celery_app
+from oms.roles import Role
+from oms.services.api_clients import api_client_create
+
+
+@pytest.fixture(autouse=True)
+def eager_celery(request):
+    """Tasks run in-process unless the test exercises a real worker."""
+    if request.node.get_closest_marker("integration"):
+        yield
+        return
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def make_user(db):
+    """make_user("csr") → a staff user holding that role."""
+    counter = {"n": 0}
+
+    def make(role: str | None = None, username: str | None = None, **fields):
+        counter["n"] += 1
+        user = get_user_model().objects.create_user(
+            username=username or f"{role or 'nobody'}-{counter['n']}",
+            password="test-password",
+            **fields,
+        )
+        if role:
+            user.groups.add(Group.objects.get(name=role))
+        return user
+
+    return make
+
+
+@pytest.fixture
+def api_client_for(db, make_user):
+    """api_client_for("csr") → a DRF client logged in as a user with that role;
+    api_client_for("integration") → a client sending an integration's bearer token."""
+
+    def make(role: str | None) -> APIClient:
+        client = APIClient()
+        if role == Role.INTEGRATION:
+            _, token = api_client_create(name=f"integration-{make_user().pk}")
+            client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        elif role:
+            client.force_authenticate(make_user(role))
+        return client
+
+    return make
+
+
+@pytest.fixture
+def admin_api(api_client_for) -> APIClient:
+    return api_client_for(Role.ADMIN)
+
+
+@pytest.fixture
+def integration_api(api_client_for) -> APIClient:
+    return api_client_for(Role.INTEGRATION)

@@ -1,0 +1,57 @@
+import pytest
+from django.db import transaction
+
+from oms.models import Event, WebhookDelivery
+from oms.services.events import dispatch_events, record_event
+from oms.services.webhooks import subscription_create
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.django_db(transaction=True)
+def test_record_event_outside_a_transaction_is_refused(django_user_model):
+    user = django_user_model.objects.create(username="u")
+    with pytest.raises(RuntimeError):
+        record_event("user.created", user, {})
+
+
+def test_events_get_public_ids_in_order_only_when_dispatched(django_user_model):
+    user = django_user_model.objects.create(username="u")
+    with transaction.atomic():
+        first = record_event("user.created", user, {"n": 1})
+        second = record_event("user.updated", user, {"n": 2})
+    assert Event.objects.get(pk=first.pk).sequence is None
+
+    assert dispatch_events() == 2
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.sequence, second.sequence) == (1, 2)
+    assert first.entity_type == "user"
+    assert first.envelope()["id"] == 1
+
+
+def test_dispatch_creates_one_delivery_per_matching_subscription_once(django_user_model):
+    user = django_user_model.objects.create(username="u")
+    orders = subscription_create(name="orders", url="http://127.0.0.1:9/o", event_patterns=["order.*"])
+    everything = subscription_create(name="all", url="http://127.0.0.1:9/a", event_patterns=["*"])
+    with transaction.atomic():
+        record_event("order.created", user, {})
+        record_event("return.processed", user, {})
+
+    dispatch_events()
+    dispatch_events()
+
+    assert WebhookDelivery.objects.filter(subscription=orders).count() == 1
+    assert WebhookDelivery.objects.filter(subscription=everything).count() == 2
+
+
+def test_payload_decimals_and_dates_are_stored_as_json_strings(django_user_model):
+    from datetime import date
+    from decimal import Decimal
+
+    user = django_user_model.objects.create(username="u")
+    with transaction.atomic():
+        event = record_event("x.happened", user, {"amount": Decimal("1.10"), "on": date(2026, 1, 2)})
+    event.refresh_from_db()
+    assert event.payload == {"amount": "1.10", "on": "2026-01-02"}
