@@ -4,6 +4,9 @@ Unit tests run Celery tasks eagerly; tests marked `integration` start a real wor
 (see tests/oms/test_webhook_delivery.py) and must not use the eager mode.
 """
 
+import os
+from pathlib import Path
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -39,7 +42,7 @@ def make_user(db):
             **fields,
         )
         if role:
-            user.groups.add(Group.objects.get(name=role))
+            user.groups.add(Group.objects.get_or_create(name=role)[0])
         return user
 
     return make
@@ -70,3 +73,57 @@ def admin_api(api_client_for) -> APIClient:
 @pytest.fixture
 def integration_api(api_client_for) -> APIClient:
     return api_client_for(Role.INTEGRATION)
+
+
+# Browser tests -----------------------------------------------------------------------
+# pytest-playwright drives Debian's Chromium (no `playwright install` here); Django's
+# live server runs in a thread, which Playwright's sync API needs this flag for.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "headless": True,
+        "args": [
+            "--no-sandbox",
+            "--disable-dev-shm-usage",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+        ],
+    }
+
+
+@pytest.fixture
+def login(live_server):
+    """login(page, user) → the page is signed in to the back-office as `user`
+    (password "test-password", as made by `make_user`)."""
+
+    def sign_in(page, user, password: str = "test-password"):
+        page.goto(f"{live_server.url}/backoffice/login/")
+        page.get_by_label("Username").fill(user.get_username())
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url(f"{live_server.url}/backoffice/**")
+        return page
+
+    return sign_in
+
+
+SCREENSHOTS = Path(__file__).parent / "e2e" / "screenshots"
+
+
+@pytest.fixture
+def screenshot():
+    """screenshot(page, "name") saves tests/e2e/screenshots/name.png for review."""
+
+    def save(page, name: str) -> None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+    return save

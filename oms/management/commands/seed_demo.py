@@ -21,7 +21,7 @@ def ensure_user(username: str, role: str, *, superuser: bool = False):
     if created:
         user.set_password(DEMO_PASSWORD)
         user.save()
-    user.groups.add(Group.objects.get(name=role))
+    user.groups.add(Group.objects.get_or_create(name=role)[0])
     return user
 
 
