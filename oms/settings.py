@@ -203,3 +203,32 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# Payments ---------------------------------------------------------------------------
+# JSON in the environment overrides each mapping, e.g.
+# OMS_CHANNEL_PAYMENT_PROVIDER='{"web": "test", "pos": "test"}'.
+def env_json(name: str, default):
+    import json
+
+    value = os.environ.get(name)
+    return json.loads(value) if value else default
+
+
+OMS_CURRENCIES = env_json(
+    "OMS_CURRENCIES",
+    {"USD": 2, "EUR": 2, "GBP": 2, "JPY": 0, "CHF": 2, "SEK": 2},
+)
+OMS_PAYMENT_PROVIDERS = env_json(
+    "OMS_PAYMENT_PROVIDERS", {"test": "payments.providers.test.TestProvider"}
+)
+OMS_DEFAULT_PAYMENT_PROVIDER = os.environ.get("OMS_DEFAULT_PAYMENT_PROVIDER", "test")
+OMS_CHANNEL_PAYMENT_PROVIDER = env_json("OMS_CHANNEL_PAYMENT_PROVIDER", {})
+OMS_AUTHORIZATION_TTL_DAYS = env_json("OMS_AUTHORIZATION_TTL_DAYS", {"test": 7})
+OMS_DEFAULT_AUTHORIZATION_TTL_DAYS = 7
+# Delay before automatic attempt n+1 of a transient provider failure (seconds); after
+# the last one the transaction is `failed`, visible and retryable by hand.
+OMS_PAYMENT_RETRY_BACKOFF_SECONDS = [10, 30, 120, 600, 1800]
+CELERY_BEAT_SCHEDULE["payments.retry_due_transactions"] = {
+    "task": "payments.retry_due_transactions",
+    "schedule": timedelta(seconds=10),
+}

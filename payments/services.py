@@ -1,0 +1,692 @@
+"""Money movements: authorize, capture, void, refund, and their retries.
+
+Every service is one transaction that first locks the account row
+(`select_for_update`), so all money decisions of one account happen one at a time:
+the amount checks (pending work included) and the provider call see the same state,
+and two callers can never together capture more than was authorized or refund more
+than was captured. The provider is called while the lock is held, which is the price
+of that exactness; a call is short and bounded by the provider's own timeout.
+
+Amounts change only when the provider reports success. Every provider call carries
+the transaction's idempotency key, and calling a service again with a key it has seen
+returns the existing transaction without asking the provider to move money again.
+
+Transient provider failures leave the transaction `pending` with `next_retry_at`;
+the beat sweep (`payments.retry_due_transactions`) retries it with the same key by
+the back-off in `settings.OMS_PAYMENT_RETRY_BACKOFF_SECONDS`, then it is `failed`,
+shown on the order page and retryable by hand.
+"""
+
+import logging
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from oms.errors import ApplicationError, Conflict
+from oms.queueing import enqueue_on_commit
+from oms.services.events import record_event
+from oms.services.transitions import apply_transition
+from payments import errors, money, tasks
+from payments.errors import PaymentDeclined
+from payments.models import PaymentAccount, PaymentTransaction
+from payments.providers import ProviderResult, get_provider, provider_name_for_channel
+from payments.selectors import payment_account_capturable, payment_account_refundable
+
+logger = logging.getLogger(__name__)
+
+Kind = PaymentTransaction.Kind
+AccountStatus = PaymentAccount.Status
+
+SUCCESS_EVENTS = {
+    Kind.AUTHORIZE: ("payment_account.amount_authorized", "total_authorized"),
+    Kind.CAPTURE: ("payment_account.amount_captured", "total_captured"),
+    Kind.VOID: ("payment_account.amount_voided", "total_voided"),
+    Kind.REFUND: ("payment_account.amount_refunded", "total_refunded"),
+}
+FAILURE_EVENTS = {
+    Kind.AUTHORIZE: "payment_account.authorization_failed",
+    Kind.CAPTURE: "payment_account.capture_failed",
+    Kind.VOID: "payment_account.void_failed",
+    Kind.REFUND: "payment_account.refund_failed",
+}
+AMOUNT_FIELDS = {
+    Kind.AUTHORIZE: "authorized_amount",
+    Kind.CAPTURE: "captured_amount",
+    Kind.VOID: "voided_amount",
+    Kind.REFUND: "refunded_amount",
+}
+INITIAL_AUTHORIZATION = "initial"
+REAUTHORIZATION = "reauthorization"
+
+
+def initial_authorization_key(*, owner_type: str, owner_id: str) -> str:
+    return f"{owner_type}:{owner_id}:authorize:initial"
+
+
+def max_attempts() -> int:
+    return len(settings.OMS_PAYMENT_RETRY_BACKOFF_SECONDS) + 1
+
+
+# Validation ------------------------------------------------------------------------
+
+
+def _require_text(**values: str) -> None:
+    missing = {
+        name: ["This field is required."]
+        for name, value in values.items()
+        if not isinstance(value, str) or not value.strip()
+    }
+    too_long = {
+        name: ["At most 255 characters."]
+        for name, value in values.items()
+        if isinstance(value, str) and len(value) > 255
+    }
+    if missing or too_long:
+        raise ApplicationError(
+            "Some payment details are missing or invalid.",
+            code=errors.INVALID_INPUT,
+            field_errors={**missing, **too_long},
+        )
+
+
+def _display(amount: Decimal, currency: str) -> str:
+    return f"{money.quantize(amount, currency)} {currency}"
+
+
+# Locks and lookups -------------------------------------------------------------------
+
+
+def _lock_account(account_id: int) -> PaymentAccount:
+    return PaymentAccount.objects.select_for_update().get(pk=account_id)
+
+
+def _replayed(
+    *, account: PaymentAccount, idempotency_key: str, kind: str, amount: Decimal
+) -> PaymentTransaction | None:
+    """The transaction already made with this key, if the request is the same one;
+    a key used for something else is a conflict."""
+    existing = PaymentTransaction.objects.filter(
+        idempotency_key=idempotency_key
+    ).first()
+    if existing is None:
+        return None
+    if (existing.account_id, existing.kind, existing.amount) != (
+        account.pk,
+        kind,
+        amount,
+    ):
+        raise Conflict(
+            f"Idempotency key {idempotency_key!r} was already used for a "
+            f"{existing.kind} of {_display(existing.amount, account.currency)}.",
+            code=errors.IDEMPOTENCY_KEY_REUSED,
+        )
+    existing.account = account
+    return existing
+
+
+def _new_transaction(
+    *,
+    account: PaymentAccount,
+    kind: str,
+    amount: Decimal,
+    idempotency_key: str,
+    reference: str = "",
+    reason: str = "",
+    renews_amount: Decimal = Decimal("0"),
+) -> PaymentTransaction:
+    return PaymentTransaction.objects.create(
+        account=account,
+        kind=kind,
+        amount=amount,
+        renews_amount=renews_amount,
+        idempotency_key=idempotency_key,
+        reference=reference[:100],
+        reason=reason,
+        attempts_left=max_attempts(),
+        next_retry_at=timezone.now(),
+    )
+
+
+def _refresh(passed: PaymentAccount, locked: PaymentAccount) -> None:
+    """Bring the caller's instance up to date with what the service saved."""
+    if passed is not locked:
+        passed.refresh_from_db()
+
+
+# One provider attempt ----------------------------------------------------------------
+
+
+def _authorization_reference(account: PaymentAccount) -> str:
+    latest = (
+        PaymentTransaction.objects.filter(
+            account=account,
+            kind=Kind.AUTHORIZE,
+            status=PaymentTransaction.Status.SUCCEEDED,
+        )
+        .order_by("-id")
+        .values_list("provider_reference", flat=True)
+        .first()
+    )
+    return latest or ""
+
+
+def _call_provider(account: PaymentAccount, txn: PaymentTransaction) -> ProviderResult:
+    provider = get_provider(account.provider)
+    arguments = {
+        "amount": money.quantize(txn.amount, account.currency),
+        "currency": account.currency,
+        "payment_token": account.payment_token,
+        "idempotency_key": txn.idempotency_key,
+    }
+    try:
+        if txn.kind == Kind.AUTHORIZE:
+            return provider.authorize(**arguments)
+        operation = getattr(provider, txn.kind)
+        return operation(
+            **arguments, provider_reference=_authorization_reference(account)
+        )
+    except Exception as exc:
+        # A gateway client that raises (network error, bad response) is an outage
+        # to retry with the same key, not a refusal.
+        logger.exception("Payment provider %s raised on %s", account.provider, txn)
+        return ProviderResult(
+            success=False, transient=True, error=f"{type(exc).__name__}: {exc}"[:1000]
+        )
+
+
+def _attempt(*, account: PaymentAccount, txn: PaymentTransaction, actor=None) -> None:
+    """Call the provider once for a pending transaction and record the outcome.
+    The caller holds the account lock."""
+    result = _call_provider(account, txn)
+    txn.attempts += 1
+    txn.attempts_left = max(txn.attempts_left - 1, 0)
+    txn.error = result.error
+    if result.success:
+        txn.provider_reference = result.provider_reference
+        txn.next_retry_at = None
+        apply_transition(txn, "succeed", actor=actor)
+        txn.save()
+        _apply_success(account=account, txn=txn, actor=actor)
+    elif result.transient and txn.attempts_left > 0:
+        backoff = settings.OMS_PAYMENT_RETRY_BACKOFF_SECONDS
+        step = min(len(backoff) - txn.attempts_left, len(backoff) - 1)
+        txn.next_retry_at = timezone.now() + timedelta(seconds=backoff[max(step, 0)])
+        txn.save()
+    else:
+        txn.next_retry_at = None
+        apply_transition(txn, "fail", actor=actor, reason=result.error)
+        txn.save()
+        _apply_failure(account=account, txn=txn, actor=actor)
+
+
+def _event_payload(account: PaymentAccount, txn: PaymentTransaction) -> dict:
+    return {
+        "owner_type": account.owner_type,
+        "owner_id": account.owner_id,
+        "currency": account.currency,
+        "amount": money.quantize(txn.amount, account.currency),
+        "transaction_id": txn.pk,
+        "reference": txn.reference,
+    }
+
+
+def _apply_success(
+    *, account: PaymentAccount, txn: PaymentTransaction, actor=None
+) -> None:
+    field = AMOUNT_FIELDS[txn.kind]
+    setattr(account, field, getattr(account, field) + txn.amount)
+    changed = [field, "updated_at"]
+    if txn.kind == Kind.AUTHORIZE:
+        # A reauthorization replaces what was left of the expiring authorization.
+        account.voided_amount += txn.renews_amount
+        if account.status == AccountStatus.PENDING_AUTHORIZATION or txn.renews_amount:
+            ttl = settings.OMS_AUTHORIZATION_TTL_DAYS.get(
+                account.provider, settings.OMS_DEFAULT_AUTHORIZATION_TTL_DAYS
+            )
+            account.authorization_expires_at = timezone.now() + timedelta(days=ttl)
+        changed += ["voided_amount", "authorization_expires_at"]
+    _settle_status(account, actor=actor, reason=f"{txn.kind} #{txn.pk}")
+    account.save(update_fields=[*changed, "status"])
+    name, total_key = SUCCESS_EVENTS[txn.kind]
+    payload = _event_payload(account, txn)
+    payload[total_key] = money.quantize(getattr(account, field), account.currency)
+    if txn.renews_amount:
+        payload["renews_amount"] = money.quantize(txn.renews_amount, account.currency)
+    record_event(name, account, payload)
+
+
+def _settle_status(account: PaymentAccount, *, actor=None, reason: str = "") -> None:
+    """Move the account to the status its amounts call for, through the one
+    transition that leads there from where it is."""
+    if account.status == AccountStatus.PENDING_AUTHORIZATION:
+        apply_transition(account, "authorize", actor=actor, reason=reason)
+    target = account.settled_status()
+    if target != account.status:
+        name = next(
+            t.name
+            for t in account.get_available_status_transitions()
+            if t.target == target
+        )
+        apply_transition(account, name, actor=actor, reason=reason)
+
+
+def _apply_failure(
+    *, account: PaymentAccount, txn: PaymentTransaction, actor=None
+) -> None:
+    if (
+        txn.kind == Kind.AUTHORIZE
+        and account.status == AccountStatus.PENDING_AUTHORIZATION
+    ):
+        apply_transition(account, "fail_authorization", actor=actor, reason=txn.error)
+        account.save(update_fields=["status", "updated_at"])
+    payload = _event_payload(account, txn)
+    payload.update(error=txn.error, attempts=txn.attempts)
+    record_event(FAILURE_EVENTS[txn.kind], account, payload)
+
+
+def _raise_if_declined(txn: PaymentTransaction) -> None:
+    if txn.status == PaymentTransaction.Status.FAILED:
+        raise PaymentDeclined(
+            f"The payment was declined: {txn.error}",
+            extra={"provider_error": txn.error},
+        )
+
+
+def _require_capturable(account: PaymentAccount, amount: Decimal, verb: str) -> None:
+    if account.status in (
+        AccountStatus.PENDING_AUTHORIZATION,
+        AccountStatus.AUTHORIZATION_FAILED,
+    ):
+        raise Conflict(
+            f"Cannot {verb} while the account is "
+            f"{account.get_status_display().lower()}.",
+            code=errors.AUTHORIZATION_NOT_READY,
+        )
+    capturable = payment_account_capturable(account=account)
+    if amount > capturable:
+        raise Conflict(
+            f"Cannot {verb} {_display(amount, account.currency)}: only "
+            f"{_display(capturable, account.currency)} of the authorization is left.",
+            code=errors.AMOUNT_EXCEEDS_CAPTURABLE,
+            extra={"available": str(money.quantize(capturable, account.currency))},
+        )
+
+
+def _require_refundable(account: PaymentAccount, amount: Decimal) -> None:
+    refundable = payment_account_refundable(account=account)
+    if amount > refundable:
+        raise Conflict(
+            f"Cannot refund {_display(amount, account.currency)}: only "
+            f"{_display(refundable, account.currency)} of what was captured is left "
+            "to refund (refunds under way included).",
+            code=errors.AMOUNT_EXCEEDS_REFUNDABLE,
+            extra={"available": str(money.quantize(refundable, account.currency))},
+        )
+
+
+# Services ---------------------------------------------------------------------------
+
+
+def payment_account_open(
+    *,
+    owner_type: str,
+    owner_id: str,
+    currency: str,
+    amount: Decimal,
+    payment_token: str,
+    channel: str,
+) -> PaymentAccount:
+    """Open the owner's account and authorize `amount` with the channel's provider.
+
+    Idempotent: the authorization's key is `"{owner_type}:{owner_id}:authorize:
+    initial"`, and opening the same owner again with the same amount returns the
+    account. A permanent decline raises `PaymentDeclined` and leaves nothing behind
+    (the caller's transaction rolls back too). A transient failure keeps the account
+    `pending_authorization` with its authorization pending, retried by the sweep.
+    Locks: the owner's account row if it exists; the unique (owner_type, owner_id)
+    constraint refuses a second account opened at the same moment.
+    """
+    owner_id = str(owner_id)
+    _require_text(owner_type=owner_type, owner_id=owner_id, payment_token=payment_token)
+    money.minor_units(currency)
+    amount = money.require_positive_amount(amount, currency)
+    provider = provider_name_for_channel(channel)
+    key = initial_authorization_key(owner_type=owner_type, owner_id=owner_id)
+    with transaction.atomic():
+        existing = (
+            PaymentAccount.objects.select_for_update()
+            .filter(owner_type=owner_type, owner_id=owner_id)
+            .first()
+        )
+        if existing is not None:
+            replayed = _replayed(
+                account=existing,
+                idempotency_key=key,
+                kind=Kind.AUTHORIZE,
+                amount=amount,
+            )
+            if replayed is None or existing.currency != currency:
+                raise Conflict(
+                    f"{owner_type} {owner_id} already has a payment account.",
+                    code=errors.ACCOUNT_EXISTS,
+                )
+            return existing
+        try:
+            with transaction.atomic():
+                account = PaymentAccount.objects.create(
+                    owner_type=owner_type,
+                    owner_id=owner_id,
+                    currency=currency,
+                    channel=channel or "",
+                    provider=provider,
+                    payment_token=payment_token,
+                )
+        except IntegrityError:
+            raise Conflict(
+                f"A payment account for {owner_type} {owner_id} is being opened "
+                "right now; try again.",
+                code=errors.ACCOUNT_EXISTS,
+            ) from None
+        txn = _new_transaction(
+            account=account,
+            kind=Kind.AUTHORIZE,
+            amount=amount,
+            idempotency_key=key,
+            reference=INITIAL_AUTHORIZATION,
+        )
+        _attempt(account=account, txn=txn)
+        _raise_if_declined(txn)
+    return account
+
+
+def payment_authorize(
+    *, account: PaymentAccount, amount: Decimal, idempotency_key: str
+) -> PaymentTransaction:
+    """Authorize `amount` more on an authorized account (a dearer item swapped in).
+
+    A decline raises `PaymentDeclined` and changes nothing; a transient failure
+    returns the transaction `pending` (retried by the sweep). Locks the account.
+    """
+    _require_text(idempotency_key=idempotency_key)
+    amount = money.require_positive_amount(amount, account.currency)
+    with transaction.atomic():
+        locked = _lock_account(account.pk)
+        txn = _replayed(
+            account=locked,
+            idempotency_key=idempotency_key,
+            kind=Kind.AUTHORIZE,
+            amount=amount,
+        )
+        if txn is None:
+            if locked.status not in (
+                AccountStatus.AUTHORIZED,
+                AccountStatus.PARTIALLY_CAPTURED,
+                AccountStatus.CAPTURED,
+            ):
+                raise Conflict(
+                    "An additional authorization needs an authorized account; this "
+                    f"one is {locked.get_status_display().lower()}.",
+                    code=errors.AUTHORIZATION_NOT_READY,
+                )
+            txn = _new_transaction(
+                account=locked,
+                kind=Kind.AUTHORIZE,
+                amount=amount,
+                idempotency_key=idempotency_key,
+            )
+            _attempt(account=locked, txn=txn)
+            _raise_if_declined(txn)
+        _refresh(account, locked)
+    return txn
+
+
+def payment_capture(
+    *,
+    account: PaymentAccount,
+    amount: Decimal,
+    idempotency_key: str,
+    reference: str = "",
+) -> PaymentTransaction:
+    """Capture `amount` (at most authorized − captured − voided − captures and voids
+    under way; more is a 409 and changes nothing).
+
+    Success adds to `captured_amount` and records `payment_account.amount_captured`;
+    a transient failure returns the transaction `pending`, retried by the sweep; a
+    permanent one returns it `failed` (visible, retryable by hand). Locks the account.
+    """
+    _require_text(idempotency_key=idempotency_key)
+    amount = money.require_positive_amount(amount, account.currency)
+    with transaction.atomic():
+        locked = _lock_account(account.pk)
+        txn = _replayed(
+            account=locked,
+            idempotency_key=idempotency_key,
+            kind=Kind.CAPTURE,
+            amount=amount,
+        )
+        if txn is None:
+            _require_capturable(locked, amount, "capture")
+            txn = _new_transaction(
+                account=locked,
+                kind=Kind.CAPTURE,
+                amount=amount,
+                idempotency_key=idempotency_key,
+                reference=reference,
+            )
+            _attempt(account=locked, txn=txn)
+        _refresh(account, locked)
+    return txn
+
+
+def payment_void(
+    *,
+    account: PaymentAccount,
+    amount: Decimal,
+    idempotency_key: str,
+    reason: str = "",
+) -> PaymentTransaction:
+    """Release `amount` of the uncaptured authorization (same limit as a capture).
+
+    Voiding everything left before any capture makes the account `voided`; voiding
+    the rest after a partial capture makes it `captured`. Locks the account.
+    """
+    _require_text(idempotency_key=idempotency_key)
+    amount = money.require_positive_amount(amount, account.currency)
+    with transaction.atomic():
+        locked = _lock_account(account.pk)
+        txn = _replayed(
+            account=locked,
+            idempotency_key=idempotency_key,
+            kind=Kind.VOID,
+            amount=amount,
+        )
+        if txn is None:
+            _require_capturable(locked, amount, "void")
+            txn = _new_transaction(
+                account=locked,
+                kind=Kind.VOID,
+                amount=amount,
+                idempotency_key=idempotency_key,
+                reason=reason,
+            )
+            _attempt(account=locked, txn=txn)
+        _refresh(account, locked)
+    return txn
+
+
+def payment_refund(
+    *,
+    account: PaymentAccount,
+    amount: Decimal,
+    idempotency_key: str,
+    reference: str = "",
+    asynchronous: bool = False,
+) -> PaymentTransaction:
+    """Refund `amount` (at most captured − refunded − refunds under way; more is a
+    409 and changes nothing).
+
+    The pending refund counts against what can still be refunded from the moment it
+    exists, so concurrent refunds can never exceed the captured amount. With
+    `asynchronous=True` the provider is called by a task after commit. Success
+    records `payment_account.amount_refunded`; failures are retried with back-off,
+    then `failed` (`payment_account.refund_failed`). Locks the account.
+    """
+    _require_text(idempotency_key=idempotency_key)
+    amount = money.require_positive_amount(amount, account.currency)
+    with transaction.atomic():
+        locked = _lock_account(account.pk)
+        txn = _replayed(
+            account=locked,
+            idempotency_key=idempotency_key,
+            kind=Kind.REFUND,
+            amount=amount,
+        )
+        if txn is None:
+            _require_refundable(locked, amount)
+            txn = _new_transaction(
+                account=locked,
+                kind=Kind.REFUND,
+                amount=amount,
+                idempotency_key=idempotency_key,
+                reference=reference,
+            )
+            if asynchronous:
+                enqueue_on_commit(tasks.attempt_transaction, txn.pk)
+            else:
+                _attempt(account=locked, txn=txn)
+        _refresh(account, locked)
+    return txn
+
+
+def payment_reauthorize(
+    *, account: PaymentAccount, idempotency_key: str
+) -> PaymentTransaction:
+    """Renew an authorization nearing expiry: authorize again what is still
+    uncaptured (captures and voids under way excluded); on success the old remainder
+    counts as voided and the expiry starts over.
+
+    A decline raises `PaymentDeclined` and changes nothing (the caller parks the
+    owner); a transient failure returns the transaction `pending`. Locks the account.
+    """
+    _require_text(idempotency_key=idempotency_key)
+    with transaction.atomic():
+        locked = _lock_account(account.pk)
+        remaining = payment_account_capturable(account=locked)
+        existing = PaymentTransaction.objects.filter(
+            idempotency_key=idempotency_key
+        ).first()
+        if existing is not None:
+            txn = _replayed(
+                account=locked,
+                idempotency_key=idempotency_key,
+                kind=Kind.AUTHORIZE,
+                amount=existing.amount,
+            )
+        else:
+            if (
+                locked.status
+                not in (AccountStatus.AUTHORIZED, AccountStatus.PARTIALLY_CAPTURED)
+                or remaining <= 0
+            ):
+                raise Conflict(
+                    "Nothing is left to reauthorize on this account.",
+                    code=errors.NOTHING_TO_REAUTHORIZE,
+                )
+            txn = _new_transaction(
+                account=locked,
+                kind=Kind.AUTHORIZE,
+                amount=remaining,
+                renews_amount=remaining,
+                idempotency_key=idempotency_key,
+                reference=REAUTHORIZATION,
+            )
+            _attempt(account=locked, txn=txn)
+            _raise_if_declined(txn)
+        _refresh(account, locked)
+    return txn
+
+
+def payment_transaction_retry(
+    *, transaction: PaymentTransaction, actor=None
+) -> PaymentTransaction:
+    """Retry a `failed` transaction by hand, now, with the same idempotency key
+    (the Retry button). It must still fit: a capture or void within what is left
+    of the authorization, a refund within what is left to refund. Anything but a
+    failed transaction is a 409. Locks the account, then the transaction.
+    """
+    return _retry_failed(transaction_id=transaction.pk, actor=actor)
+
+
+def _retry_failed(*, transaction_id: int, actor) -> PaymentTransaction:
+    with transaction.atomic():
+        account_id = (
+            PaymentTransaction.objects.filter(pk=transaction_id)
+            .values_list("account_id", flat=True)
+            .get()
+        )
+        account = _lock_account(account_id)
+        txn = PaymentTransaction.objects.select_for_update().get(pk=transaction_id)
+        txn.account = account
+        if txn.status != PaymentTransaction.Status.FAILED:
+            raise Conflict(
+                f"Only a failed transaction can be retried; this one is {txn.status}.",
+                code=errors.TRANSACTION_NOT_RETRYABLE,
+            )
+        if txn.kind in (Kind.CAPTURE, Kind.VOID):
+            _require_capturable(account, txn.amount, txn.kind)
+        elif txn.kind == Kind.REFUND:
+            _require_refundable(account, txn.amount)
+        elif account.status == AccountStatus.AUTHORIZATION_FAILED:
+            apply_transition(
+                account, "retry_authorization", actor=actor, reason="Retried by hand."
+            )
+            account.save(update_fields=["status", "updated_at"])
+        apply_transition(txn, "retry", actor=actor, reason="Retried by hand.")
+        txn.attempts_left = max_attempts()
+        txn.save()
+        _attempt(account=account, txn=txn, actor=actor)
+    return txn
+
+
+def payment_transaction_attempt(
+    *, transaction_id: int, now=None
+) -> PaymentTransaction | None:
+    """The task's step: one provider attempt for a pending transaction that is due.
+    Anything else (done, failed, not yet due, gone) is left alone, so running it
+    twice is harmless. Locks the account, then the transaction."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        account_id = (
+            PaymentTransaction.objects.filter(
+                pk=transaction_id, status=PaymentTransaction.Status.PENDING
+            )
+            .values_list("account_id", flat=True)
+            .first()
+        )
+        if account_id is None:
+            return None
+        account = _lock_account(account_id)
+        txn = PaymentTransaction.objects.select_for_update().get(pk=transaction_id)
+        if txn.status != PaymentTransaction.Status.PENDING or (
+            txn.next_retry_at and txn.next_retry_at > now
+        ):
+            return txn
+        txn.account = account
+        _attempt(account=account, txn=txn)
+    return txn
+
+
+def payment_transactions_due(*, now=None, limit: int = 500) -> list[int]:
+    """Ids of pending transactions whose next attempt is due. Rows an attempt holds
+    right now are skipped (`SKIP LOCKED`), so the sweep never queues those twice."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        return list(
+            PaymentTransaction.objects.select_for_update(skip_locked=True)
+            .filter(status=PaymentTransaction.Status.PENDING, next_retry_at__lte=now)
+            .order_by("next_retry_at")
+            .values_list("pk", flat=True)[:limit]
+        )
