@@ -1390,20 +1390,32 @@ SYNC_COLUMNS = ("location", "sku", "quantity")
 
 def sync_rows_from_csv(stream) -> Iterator[SyncRow]:
     """Read `location,sku,quantity` rows (header first) from a binary or text
-    stream, one at a time: the file is never loaded whole."""
+    stream, one at a time: the file is never loaded whole. The header is checked
+    at once, before any row is applied."""
     text = (
-        io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-        if not isinstance(stream, io.TextIOBase)
-        else stream
+        stream
+        if isinstance(stream, io.TextIOBase)
+        else io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
     )
     reader = csv.reader(text)
-    header = [cell.strip().lower() for cell in next(reader, [])]
+    try:
+        header = [cell.strip().lower() for cell in next(reader, [])]
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise ApplicationError(
+            f"Not a readable CSV file: {exc}",
+            code="invalid_csv",
+            field_errors={"file": ["Not a readable UTF-8 CSV file."]},
+        ) from exc
     if tuple(header[:3]) != SYNC_COLUMNS:
         raise ApplicationError(
             "The CSV must start with the header location,sku,quantity.",
             code="invalid_csv",
             field_errors={"file": ["Header must be: location,sku,quantity."]},
         )
+    return _csv_rows(reader)
+
+
+def _csv_rows(reader) -> Iterator[SyncRow]:
     for number, cells in enumerate(reader, start=2):
         if not any(cell.strip() for cell in cells):
             continue
