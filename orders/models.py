@@ -1,0 +1,351 @@
+"""Orders, their lines and the sales channels they come from.
+
+Money is `Decimal` in the order's currency; a line's amounts are stored once, at intake
+(or when a swap creates it), and what the customer no longer pays for a line is kept
+in `credited_amount`, so refunds of later cancellations and returns are exact.
+"""
+
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import F, Q
+from django_fsm import FSMField, FSMModelMixin, transition
+
+MONEY = {"max_digits": 14, "decimal_places": 4, "default": Decimal("0")}
+
+
+class Channel(models.Model):
+    """Where orders come from (web shop, POS, marketplace) and the rules applied to
+    them: grace period, payment provider, approval limits, return window."""
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=100)
+    grace_period_minutes = models.PositiveIntegerField(default=15)
+    payment_provider = models.CharField(max_length=40, default="test")
+    order_value_limit = models.DecimalField(
+        max_digits=14,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text="Orders above this total are held for review; empty = no limit.",
+    )
+    blocked_emails = models.JSONField(default=list, blank=True)
+    blocked_domains = models.JSONField(default=list, blank=True)
+    fraud_score_limit = models.DecimalField(
+        max_digits=6,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Orders whose fraud score is above this are held; empty = no check.",
+    )
+    return_window_days = models.PositiveIntegerField(default=30)
+    refund_shipping_on_last_return = models.BooleanField(default=True)
+    auto_cancel_days = models.PositiveIntegerField(default=7)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OrderNumberCounter(models.Model):
+    """Order numbers on databases without sequences (SQLite, where writers are
+    serialised anyway). PostgreSQL uses the `orders_order_number_seq` sequence,
+    which never blocks concurrent intakes."""
+
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class OrderStatus(models.TextChoices):
+    CREATED = "created", "Created"
+    OPENED = "opened", "Opened"
+    ON_HOLD = "on_hold", "On hold"
+    IN_FULFILLMENT = "in_fulfillment", "In fulfillment"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class OrderQueue(models.TextChoices):
+    NONE = "", "Not queued"
+    BROKERING = "brokering", "Brokering"
+    UNFILLABLE = "unfillable", "Unfillable"
+    UNFILLABLE_HOLD = "unfillable_hold", "Unfillable (hold)"
+    PRE_ORDER = "pre_order", "Pre-order"
+    BACKORDER = "backorder", "Backorder"
+    REJECTED = "rejected", "Rejected"
+    BOPIS_REJECTED = "bopis_rejected", "BOPIS rejected"
+
+
+class OrderType(models.TextChoices):
+    STANDARD = "standard", "Standard"
+    BOPIS = "bopis", "Buy online, pick up in store"
+    PRE_ORDER = "pre_order", "Pre-order"
+    BACKORDER = "backorder", "Backorder"
+    POS = "pos", "Point of sale"
+    REPLACEMENT = "replacement", "Replacement"
+
+
+class Order(FSMModelMixin, models.Model):
+    Status = OrderStatus
+    Queue = OrderQueue
+    Type = OrderType
+
+    number = models.CharField(max_length=32, unique=True)
+    channel = models.ForeignKey(
+        Channel, on_delete=models.PROTECT, related_name="orders"
+    )
+    external_id = models.CharField(max_length=100)
+    order_type = models.CharField(
+        max_length=20, choices=Type.choices, default=Type.STANDARD
+    )
+    status = FSMField(
+        max_length=20, choices=Status.choices, default=Status.CREATED, protected=True
+    )
+    queue = models.CharField(
+        max_length=20, choices=Queue.choices, default=Queue.NONE, blank=True
+    )
+    customer_name = models.CharField(max_length=200, blank=True)
+    customer_email = models.EmailField(blank=True)
+    customer_phone = models.CharField(max_length=40, blank=True)
+    shipping_address = models.JSONField(default=dict, blank=True)
+    # The store of a BOPIS pickup, or the store that sold a POS order.
+    pickup_location = models.ForeignKey(
+        "inventory.Location",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="pickup_orders",
+    )
+    currency = models.CharField(max_length=3)
+    shipping_method = models.CharField(max_length=60, blank=True)
+    shipping_price = models.DecimalField(**MONEY)
+    shipping_tax = models.DecimalField(**MONEY)
+    # Order-level discount, spread over the lines at intake (`order_discount_share`).
+    discount = models.DecimalField(**MONEY)
+    total = models.DecimalField(**MONEY)
+    shipping_credited = models.DecimalField(**MONEY)
+    tags = models.JSONField(default=list, blank=True)
+    fraud_score = models.DecimalField(
+        max_digits=6, decimal_places=2, null=True, blank=True
+    )
+    placed_at = models.DateTimeField()
+    promise_date = models.DateField(null=True, blank=True)
+    grace_period_ends_at = models.DateTimeField()
+    hold_reasons = models.JSONField(default=list, blank=True)
+    notes = models.TextField(blank=True)
+    # SHA-256 of the intake body: a repeat with the same external id and body is
+    # answered with this order, one with another body is refused.
+    intake_fingerprint = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "external_id"], name="order_external_id_per_channel"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=OrderStatus.values),
+                name="order_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(queue__in=OrderQueue.values),
+                name="order_queue_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(order_type__in=OrderType.values),
+                name="order_type_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(shipping_price__gte=0)
+                & Q(shipping_tax__gte=0)
+                & Q(discount__gte=0)
+                & Q(total__gte=0),
+                name="order_amounts_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(shipping_credited__gte=0)
+                & Q(shipping_credited__lte=F("shipping_price") + F("shipping_tax")),
+                name="order_shipping_credited_within_shipping",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["status", "grace_period_ends_at"], name="order_due_idx"
+            ),
+            models.Index(fields=["queue", "id"], name="order_queue_idx"),
+            models.Index(fields=["customer_email"], name="order_email_idx"),
+            models.Index(fields=["placed_at"], name="order_placed_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("orders:order-detail", args=[self.number])
+
+    # Transitions: pure, guards only. Services call them through apply_transition.
+    @transition(field=status, source=Status.CREATED, target=Status.OPENED)
+    def open(self) -> None:
+        self.hold_reasons = []
+
+    @transition(
+        field=status, source=[Status.CREATED, Status.OPENED], target=Status.ON_HOLD
+    )
+    def hold(self, reasons: list[str]) -> None:
+        self.hold_reasons = reasons
+
+    @transition(field=status, source=Status.ON_HOLD, target=Status.OPENED)
+    def approve(self) -> None:
+        self.hold_reasons = []
+
+    @transition(field=status, source=Status.OPENED, target=Status.IN_FULFILLMENT)
+    def start_fulfillment(self) -> None:
+        pass
+
+    @transition(
+        field=status,
+        source=[Status.CREATED, Status.OPENED, Status.IN_FULFILLMENT],
+        target=Status.COMPLETED,
+    )
+    def complete(self) -> None:
+        self.queue = Order.Queue.NONE
+
+    @transition(
+        field=status,
+        source=[Status.CREATED, Status.OPENED, Status.ON_HOLD, Status.IN_FULFILLMENT],
+        target=Status.CANCELLED,
+    )
+    def cancel(self) -> None:
+        self.queue = Order.Queue.NONE
+
+    @property
+    def in_grace_period(self) -> bool:
+        from django.utils import timezone
+
+        return (
+            self.status == Order.Status.CREATED
+            and self.grace_period_ends_at > timezone.now()
+        )
+
+    @property
+    def shipping_total(self) -> Decimal:
+        return self.shipping_price + self.shipping_tax
+
+
+class OrderLine(models.Model):
+    """One SKU of an order. Its quantity is always split exactly into the states
+    open, allocated, fulfilled, cancelled and returned (database CHECK)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        ALLOCATED = "allocated", "Allocated"
+        FULFILLED = "fulfilled", "Fulfilled"
+        CANCELLED = "cancelled", "Cancelled"
+        RETURNED = "returned", "Returned"
+        MIXED = "mixed", "Partly in several states"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveIntegerField()
+    product = models.ForeignKey(
+        "inventory.Product", on_delete=models.PROTECT, related_name="order_lines"
+    )
+    sku = models.CharField(max_length=64)
+    quantity = models.PositiveIntegerField()
+    unit_price = models.DecimalField(**MONEY)
+    # Line-level discount and tax, for the whole quantity.
+    discount = models.DecimalField(**MONEY)
+    order_discount_share = models.DecimalField(**MONEY)
+    tax = models.DecimalField(**MONEY)
+    quantity_open = models.PositiveIntegerField(default=0)
+    quantity_allocated = models.PositiveIntegerField(default=0)
+    quantity_fulfilled = models.PositiveIntegerField(default=0)
+    quantity_cancelled = models.PositiveIntegerField(default=0)
+    quantity_returned = models.PositiveIntegerField(default=0)
+    # Voided or refunded for this line's cancelled/returned/swapped units.
+    credited_amount = models.DecimalField(**MONEY)
+    swapped_from = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="swapped_to",
+    )
+
+    class Meta:
+        ordering = ["order_id", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "position"], name="order_line_position_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="order_line_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    quantity=F("quantity_open")
+                    + F("quantity_allocated")
+                    + F("quantity_fulfilled")
+                    + F("quantity_cancelled")
+                    + F("quantity_returned")
+                ),
+                name="order_line_quantities_add_up",
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity_open__gte=0)
+                & Q(quantity_allocated__gte=0)
+                & Q(quantity_fulfilled__gte=0)
+                & Q(quantity_cancelled__gte=0)
+                & Q(quantity_returned__gte=0),
+                name="order_line_quantities_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(unit_price__gte=0)
+                & Q(discount__gte=0)
+                & Q(order_discount_share__gte=0)
+                & Q(tax__gte=0)
+                & Q(credited_amount__gte=0),
+                name="order_line_amounts_not_negative",
+            ),
+        ]
+        indexes = [models.Index(fields=["sku"], name="order_line_sku_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}#{self.position} {self.sku} × {self.quantity}"
+
+    @property
+    def status(self) -> str:
+        """The single state holding all the units, or `mixed`."""
+        held = [
+            (state, count)
+            for state, count in (
+                (self.Status.OPEN, self.quantity_open),
+                (self.Status.ALLOCATED, self.quantity_allocated),
+                (self.Status.FULFILLED, self.quantity_fulfilled),
+                (self.Status.CANCELLED, self.quantity_cancelled),
+                (self.Status.RETURNED, self.quantity_returned),
+            )
+            if count
+        ]
+        return held[0][0] if len(held) == 1 else self.Status.MIXED
+
+    @property
+    def quantity_cancellable(self) -> int:
+        """Units not shipped yet: what a cancellation may still take."""
+        return self.quantity_open + self.quantity_allocated
+
+    @property
+    def payable(self) -> Decimal:
+        return (
+            self.quantity * self.unit_price
+            - self.discount
+            - self.order_discount_share
+            + self.tax
+        )

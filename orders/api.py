@@ -1,0 +1,408 @@
+"""Orders API: intake (single and batch), list, detail, edit, approve, cancel,
+cancel items, swap items, timeline. Views validate, call one service, serialize."""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from oms.api.permissions import roles_allowed
+from oms.api.schema import ERROR_RESPONSES
+from oms.roles import Role
+from orders import selectors, services
+from orders.filters import OrderFilter
+from orders.intake import MAX_IMPORT, LineInput, OrderInput, order_create, orders_import
+from orders.models import Order, OrderLine
+
+Staff = roles_allowed(Role.CSR, Role.INTEGRATION)
+Integration = roles_allowed(Role.INTEGRATION)
+MONEY = {"max_digits": 14, "decimal_places": 4}
+
+
+# Input ---------------------------------------------------------------------------------
+
+
+class LineInputSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    quantity = serializers.IntegerField(min_value=1, max_value=100_000)
+    unit_price = serializers.DecimalField(min_value=0, **MONEY)
+    discount = serializers.DecimalField(min_value=0, default=0, **MONEY)
+    tax = serializers.DecimalField(min_value=0, default=0, **MONEY)
+
+
+class OrderInputSerializer(serializers.Serializer):
+    channel = serializers.CharField(max_length=40)
+    external_id = serializers.CharField(max_length=100)
+    order_type = serializers.ChoiceField(
+        choices=Order.Type.choices, default=Order.Type.STANDARD
+    )
+    currency = serializers.CharField(max_length=3)
+    payment_token = serializers.CharField(max_length=200)
+    customer_name = serializers.CharField(max_length=200, required=False, default="")
+    customer_email = serializers.EmailField(required=False, default="")
+    customer_phone = serializers.CharField(max_length=40, required=False, default="")
+    shipping_address = serializers.DictField(required=False, default=dict)
+    pickup_location = serializers.CharField(max_length=32, required=False, default="")
+    shipping_method = serializers.CharField(max_length=60, required=False, default="")
+    shipping_price = serializers.DecimalField(min_value=0, default=0, **MONEY)
+    shipping_tax = serializers.DecimalField(min_value=0, default=0, **MONEY)
+    discount = serializers.DecimalField(min_value=0, default=0, **MONEY)
+    total = serializers.DecimalField(min_value=0, required=False, **MONEY)
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=50), required=False, default=list
+    )
+    fraud_score = serializers.DecimalField(
+        max_digits=6, decimal_places=2, required=False, allow_null=True, default=None
+    )
+    placed_at = serializers.DateTimeField(required=False, default=None)
+    promise_date = serializers.DateField(required=False, default=None)
+    notes = serializers.CharField(required=False, default="", allow_blank=True)
+    lines = LineInputSerializer(many=True, min_length=1, max_length=500)
+
+    def to_input(self) -> OrderInput:
+        data = dict(self.validated_data)
+        data["lines"] = [LineInput(**line) for line in data["lines"]]
+        return OrderInput(**data)
+
+
+class OrderImportSerializer(serializers.Serializer):
+    orders = serializers.ListField(
+        child=serializers.DictField(), min_length=1, max_length=MAX_IMPORT
+    )
+
+
+class OrderUpdateSerializer(serializers.Serializer):
+    customer_name = serializers.CharField(max_length=200, required=False)
+    customer_email = serializers.EmailField(required=False, allow_blank=True)
+    customer_phone = serializers.CharField(
+        max_length=40, required=False, allow_blank=True
+    )
+    shipping_address = serializers.DictField(required=False)
+    shipping_method = serializers.CharField(
+        max_length=60, required=False, allow_blank=True
+    )
+    notes = serializers.CharField(required=False, allow_blank=True)
+    lines = LineInputSerializer(many=True, min_length=1, max_length=500, required=False)
+
+
+class CommentSerializer(serializers.Serializer):
+    comment = serializers.CharField(max_length=2000)
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+class CancelItemSerializer(serializers.Serializer):
+    line_id = serializers.IntegerField()
+    quantity = serializers.IntegerField(min_value=1)
+
+
+class CancelItemsSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+    items = CancelItemSerializer(many=True, min_length=1)
+
+
+class SwapItemsSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+    line_id = serializers.IntegerField()
+    new_sku = serializers.CharField(max_length=64)
+    quantity = serializers.IntegerField(min_value=1)
+    new_unit_price = serializers.DecimalField(min_value=0, required=False, **MONEY)
+
+
+# Output --------------------------------------------------------------------------------
+
+
+class OrderLineSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = OrderLine
+        fields = [
+            "id", "position", "sku", "quantity", "unit_price", "discount",
+            "order_discount_share", "tax", "status", "quantity_open",
+            "quantity_allocated", "quantity_fulfilled", "quantity_cancelled",
+            "quantity_returned", "credited_amount", "swapped_from",
+        ]  # fmt: skip
+
+
+class OrderSummarySerializer(serializers.ModelSerializer):
+    channel = serializers.CharField(source="channel.code")
+    pickup_location = serializers.CharField(
+        source="pickup_location.code", default=None, allow_null=True
+    )
+
+    class Meta:
+        model = Order
+        fields = [
+            "id", "number", "channel", "external_id", "order_type", "status", "queue",
+            "customer_name", "customer_email", "currency", "total", "placed_at",
+            "pickup_location", "grace_period_ends_at", "created_at",
+        ]  # fmt: skip
+
+
+class OrderSerializer(OrderSummarySerializer):
+    lines = OrderLineSerializer(many=True, read_only=True)
+
+    class Meta(OrderSummarySerializer.Meta):
+        fields = [
+            *OrderSummarySerializer.Meta.fields,
+            "customer_phone", "shipping_address", "shipping_method", "shipping_price",
+            "shipping_tax", "discount", "shipping_credited", "tags", "fraud_score",
+            "promise_date", "hold_reasons", "notes", "updated_at", "lines",
+        ]  # fmt: skip
+
+
+class ImportResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    external_id = serializers.CharField()
+    status = serializers.ChoiceField(choices=["created", "existing", "failed"])
+    number = serializers.CharField(source="order.number", default=None)
+    code = serializers.CharField()
+    detail = serializers.CharField()
+    errors = serializers.DictField(child=serializers.ListField())
+
+
+class ImportResponseSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    existing = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    results = ImportResultSerializer(many=True)
+
+
+class RefundPlanSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    total = serializers.DecimalField(**MONEY)
+    shipping = serializers.DecimalField(**MONEY)
+    lines = serializers.SerializerMethodField()
+
+    def get_lines(self, plan) -> list[dict]:
+        return [
+            {"line_id": pk, "amount": str(amount)} for pk, amount in plan.lines.items()
+        ]
+
+
+class TimelineItemSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    at = serializers.DateTimeField()
+    name = serializers.CharField()
+    payload = serializers.JSONField(required=False)
+    actor = serializers.CharField(required=False)
+    reason = serializers.CharField(required=False)
+
+
+# Views ---------------------------------------------------------------------------------
+
+
+def _detail(order: Order) -> dict:
+    return OrderSerializer(selectors.order_get(number=order.number)).data
+
+
+class OrderListCreateApi(ListAPIView):
+    """GET: orders with filters (cursor-paginated). POST: take one order in,
+    idempotent by (channel, external_id): the same body again → 200 with the order;
+    another body under the same external id → 409 `duplicate_external_id`."""
+
+    serializer_class = OrderSummarySerializer
+    filterset_class = OrderFilter
+
+    def get_permissions(self):
+        allowed = Integration if self.request.method == "POST" else Staff
+        return [allowed()]
+
+    def get_queryset(self):
+        return selectors.order_list()
+
+    @extend_schema(
+        request=OrderInputSerializer,
+        responses={
+            201: OrderSerializer,
+            200: OpenApiResponse(OrderSerializer, description="A repeat: the order."),
+            **ERROR_RESPONSES,
+        },
+    )
+    def post(self, request):
+        serializer = OrderInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        order, created = order_create(data=serializer.to_input())
+        return Response(
+            OrderSerializer(order).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class OrderImportApi(APIView):
+    """Up to 1,000 orders at once; one result per order, in the order given. A bad
+    order (field errors, declined payment) is reported and does not stop the others."""
+
+    permission_classes = [Integration]
+
+    @extend_schema(
+        request=OrderImportSerializer,
+        responses={200: ImportResponseSerializer, **ERROR_RESPONSES},
+    )
+    def post(self, request):
+        envelope = OrderImportSerializer(data=request.data)
+        envelope.is_valid(raise_exception=True)
+        inputs, shape_errors = [], {}
+        for index, raw in enumerate(envelope.validated_data["orders"]):
+            serializer = OrderInputSerializer(data=raw)
+            if serializer.is_valid():
+                inputs.append((index, serializer.to_input()))
+            else:
+                shape_errors[index] = (
+                    str(raw.get("external_id", "")),
+                    serializer.errors,
+                )
+        results = orders_import(orders=[data for _, data in inputs])
+        merged = []
+        for (index, _), result in zip(inputs, results, strict=True):
+            result.index = index
+            merged.append(result)
+        for index, (external_id, errs) in shape_errors.items():
+            merged.append(
+                {
+                    "index": index,
+                    "external_id": external_id,
+                    "status": "failed",
+                    "order": None,
+                    "code": "invalid",
+                    "detail": "Invalid input.",
+                    "errors": errs,
+                }
+            )
+        merged.sort(key=lambda r: r["index"] if isinstance(r, dict) else r.index)
+        rows = ImportResultSerializer(merged, many=True).data
+        counts = {name: 0 for name in ("created", "existing", "failed")}
+        for row in rows:
+            counts[row["status"]] += 1
+        return Response({**counts, "results": rows})
+
+
+class OrderDetailApi(APIView):
+    permission_classes = [Staff]
+
+    @extend_schema(responses={200: OrderSerializer, **ERROR_RESPONSES})
+    def get(self, request, number: str):
+        return Response(OrderSerializer(selectors.order_get(number=number)).data)
+
+    @extend_schema(
+        request=OrderUpdateSerializer,
+        responses={200: OrderSerializer, **ERROR_RESPONSES},
+    )
+    def patch(self, request, number: str):
+        """Edit during the grace period; 409 `grace_period_over` after it."""
+        order = selectors.order_get(number=number)
+        serializer = OrderUpdateSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        changes = dict(serializer.validated_data)
+        lines = changes.pop("lines", None)
+        if lines is not None:
+            lines = [LineInput(**line) for line in lines]
+        services.order_update(order=order, actor=request.user, lines=lines, **changes)
+        return Response(_detail(order))
+
+
+class OrderApproveApi(APIView):
+    """Approve a held order by hand, with a comment."""
+
+    permission_classes = [Staff]
+
+    @extend_schema(
+        request=CommentSerializer, responses={200: OrderSerializer, **ERROR_RESPONSES}
+    )
+    def post(self, request, number: str):
+        order = selectors.order_get(number=number)
+        serializer = CommentSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.order_approve(
+            order=order,
+            actor=request.user,
+            comment=serializer.validated_data["comment"],
+        )
+        return Response(_detail(order))
+
+
+class OrderCancelApi(APIView):
+    """Cancel the whole order (before anything ships)."""
+
+    permission_classes = [Staff]
+
+    @extend_schema(
+        request=ReasonSerializer, responses={200: OrderSerializer, **ERROR_RESPONSES}
+    )
+    def post(self, request, number: str):
+        order = selectors.order_get(number=number)
+        serializer = ReasonSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.order_cancel(
+            order=order, actor=request.user, reason=serializer.validated_data["reason"]
+        )
+        return Response(_detail(order))
+
+
+class OrderCancelItemsApi(APIView):
+    """Cancel chosen quantities of chosen lines; answers the money given back."""
+
+    permission_classes = [Staff]
+
+    @extend_schema(
+        request=CancelItemsSerializer,
+        responses={200: RefundPlanSerializer, **ERROR_RESPONSES},
+    )
+    def post(self, request, number: str):
+        order = selectors.order_get(number=number)
+        serializer = CancelItemsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        quantities: dict[int, int] = {}
+        for item in serializer.validated_data["items"]:
+            quantities[item["line_id"]] = (
+                quantities.get(item["line_id"], 0) + item["quantity"]
+            )
+        plan = services.order_lines_cancel(
+            order=order,
+            quantities=quantities,
+            actor=request.user,
+            reason=serializer.validated_data["reason"],
+        )
+        return Response(RefundPlanSerializer(plan).data)
+
+
+class OrderSwapItemsApi(APIView):
+    """Replace units of a line by another SKU; answers the new line."""
+
+    permission_classes = [Staff]
+
+    @extend_schema(
+        request=SwapItemsSerializer,
+        responses={200: OrderLineSerializer, **ERROR_RESPONSES},
+    )
+    def post(self, request, number: str):
+        order = selectors.order_get(number=number)
+        serializer = SwapItemsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        new_line = services.order_items_swap(
+            order=order,
+            line_id=data["line_id"],
+            new_sku=data["new_sku"],
+            quantity=data["quantity"],
+            new_unit_price=data.get("new_unit_price"),
+            actor=request.user,
+            reason=data["reason"],
+        )
+        return Response(OrderLineSerializer(new_line).data)
+
+
+class OrderTimelineApi(APIView):
+    permission_classes = [Staff]
+
+    @extend_schema(
+        responses={200: TimelineItemSerializer(many=True), **ERROR_RESPONSES}
+    )
+    def get(self, request, number: str):
+        order = selectors.order_get(number=number)
+        items = selectors.order_timeline(order=order)
+        return Response(TimelineItemSerializer(items, many=True).data)

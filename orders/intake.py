@@ -1,0 +1,432 @@
+"""Order intake: one order (`order_create`) or a batch (`orders_import`).
+
+Both take `OrderInput`s whose shape the API serializers have checked, validate the
+business rules against the database in a few bulk look-ups (channel, SKUs, locations,
+repeats), then write orders, lines, payment accounts and `order.created` events with
+bulk inserts. A repeat of an external id already taken in the channel is answered with
+the existing order when its body is the same and refused (409) when it differs.
+"""
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from inventory.selectors import locations_by_code, products_by_sku
+
+from inventory.models import Location
+from oms.errors import ApplicationError, Conflict
+from oms.services.events import record_event
+from orders import errors
+from orders.models import Channel, Order, OrderLine, OrderNumberCounter
+from orders.refund_calculator import order_discount_shares
+from payments.money import is_known_currency, quantize
+from payments.services import PaymentDeclined, payment_account_open
+
+ZERO = Decimal("0")
+MAX_IMPORT = 1000
+NUMBER_PREFIX = "OMS-"
+
+
+@dataclass
+class LineInput:
+    sku: str
+    quantity: int
+    unit_price: Decimal
+    discount: Decimal = ZERO
+    tax: Decimal = ZERO
+
+
+@dataclass
+class OrderInput:
+    channel: str
+    external_id: str
+    currency: str
+    lines: list[LineInput]
+    payment_token: str = ""
+    order_type: str = Order.Type.STANDARD
+    customer_name: str = ""
+    customer_email: str = ""
+    customer_phone: str = ""
+    shipping_address: dict = field(default_factory=dict)
+    pickup_location: str = ""
+    shipping_method: str = ""
+    shipping_price: Decimal = ZERO
+    shipping_tax: Decimal = ZERO
+    discount: Decimal = ZERO
+    total: Decimal | None = None
+    tags: list[str] = field(default_factory=list)
+    fraud_score: Decimal | None = None
+    placed_at: datetime | None = None
+    promise_date: date | None = None
+    notes: str = ""
+
+    def fingerprint(self) -> str:
+        body = json.dumps(asdict(self), sort_keys=True, cls=DjangoJSONEncoder)
+        return hashlib.sha256(body.encode()).hexdigest()
+
+
+@dataclass
+class ImportResult:
+    index: int
+    external_id: str
+    status: str  # created | existing | failed
+    order: Order | None = None
+    code: str = ""
+    detail: str = ""
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class _Prepared:
+    index: int
+    data: OrderInput
+    order: Order
+    lines: list[OrderLine]
+
+
+@dataclass
+class _Lookups:
+    channels: dict[str, Channel]
+    products: dict
+    locations: dict[str, Location]
+    existing: dict[tuple[int, str], Order]
+
+
+def order_number(value: int) -> str:
+    return f"{NUMBER_PREFIX}{value:08d}"
+
+
+def allocate_order_numbers(count: int) -> list[str]:
+    """`count` new order numbers in one query. PostgreSQL draws them from a sequence
+    (no row lock, so concurrent intakes never wait on each other); SQLite, where
+    writers are serialised anyway, bumps a counter row with UPDATE … RETURNING."""
+    if count == 0:
+        return []
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval('orders_order_number_seq') FROM generate_series(1, %s)",
+                [count],
+            )
+            return [order_number(row[0]) for row in cursor.fetchall()]
+        table = OrderNumberCounter._meta.db_table
+        cursor.execute(
+            f"INSERT INTO {table} (id, value) VALUES (1, %s) "
+            f"ON CONFLICT (id) DO UPDATE SET value = {table}.value + %s RETURNING value",
+            [count, count],
+        )
+        last = cursor.fetchone()[0]
+    return [order_number(value) for value in range(last - count + 1, last + 1)]
+
+
+def queue_for_type(order_type: str) -> str:
+    """Where an approved order waits: pre-orders and backorders in their parkings,
+    everything else in the brokering queue."""
+    return {
+        Order.Type.PRE_ORDER: Order.Queue.PRE_ORDER,
+        Order.Type.BACKORDER: Order.Queue.BACKORDER,
+    }.get(order_type, Order.Queue.BROKERING)
+
+
+def intake_lookups(
+    inputs: Sequence[OrderInput], *, with_existing: bool = True
+) -> _Lookups:
+    """Everything validation needs, in one query per kind. `with_existing=False`
+    skips the look-up of repeats (a single intake lets the unique constraint tell)."""
+    channels = {
+        c.code: c for c in Channel.objects.filter(code__in={i.channel for i in inputs})
+    }
+    skus = {line.sku for i in inputs for line in i.lines}
+    location_codes = {i.pickup_location for i in inputs if i.pickup_location}
+    locations = locations_by_code(codes=location_codes) if location_codes else {}
+    existing: dict[tuple[int, str], Order] = {}
+    channel_ids = [c.pk for c in channels.values()]
+    if channel_ids and with_existing:
+        for order in Order.objects.filter(
+            channel_id__in=channel_ids, external_id__in={i.external_id for i in inputs}
+        ).select_related("channel"):
+            existing[(order.channel_id, order.external_id)] = order
+    return _Lookups(channels, products_by_sku(skus=skus), locations, existing)
+
+
+def _money_errors(data: OrderInput) -> dict[str, list[str]]:
+    errs: dict[str, list[str]] = {}
+    currency = data.currency
+    for name in ("shipping_price", "shipping_tax", "discount"):
+        value = getattr(data, name)
+        if quantize(value, currency) != value:
+            errs[name] = [f"At most the minor unit of {currency}."]
+    for position, line in enumerate(data.lines):
+        for name in ("unit_price", "discount", "tax"):
+            value = getattr(line, name)
+            if quantize(value, currency) != value:
+                errs[f"lines[{position}].{name}"] = [
+                    f"At most the minor unit of {currency}."
+                ]
+        if line.discount > line.quantity * line.unit_price:
+            errs[f"lines[{position}].discount"] = ["Greater than the line's price."]
+    return errs
+
+
+def intake_errors(data: OrderInput, lookups: _Lookups) -> dict[str, list[str]]:
+    """Field errors of the business rules; empty when the order can be written."""
+    errs: dict[str, list[str]] = {}
+    if data.channel not in lookups.channels:
+        errs["channel"] = [f"Unknown channel {data.channel!r}."]
+    if not is_known_currency(data.currency):
+        return {**errs, "currency": [f"{data.currency!r} is not a supported currency."]}
+    if not data.lines:
+        errs["lines"] = ["An order needs at least one line."]
+    for position, line in enumerate(data.lines):
+        product = lookups.products.get(line.sku)
+        if product is None or not product.active:
+            errs[f"lines[{position}].sku"] = [f"Unknown or inactive SKU {line.sku!r}."]
+        if line.quantity <= 0:
+            errs[f"lines[{position}].quantity"] = ["Must be greater than zero."]
+    errs.update(_money_errors(data))
+    if errs:
+        return errs
+    net = sum(
+        (line.quantity * line.unit_price - line.discount for line in data.lines), ZERO
+    )
+    if data.discount > net:
+        errs["discount"] = ["The order discount is greater than the lines' price."]
+    elif data.total is not None and data.total != computed_total(data):
+        errs["total"] = [
+            f"Does not add up: lines, discount, tax and shipping make "
+            f"{computed_total(data)}."
+        ]
+    needs_location = data.order_type in (Order.Type.BOPIS, Order.Type.POS)
+    if needs_location:
+        location = lookups.locations.get(data.pickup_location)
+        if location is None or not location.active:
+            errs["pickup_location"] = ["A BOPIS or POS order needs an active store."]
+        elif data.order_type == Order.Type.BOPIS and not location.can_pickup:
+            errs["pickup_location"] = [f"{location.code} does not offer pickup."]
+    return errs
+
+
+def computed_total(data: OrderInput) -> Decimal:
+    lines = sum(
+        (
+            line.quantity * line.unit_price - line.discount + line.tax
+            for line in data.lines
+        ),
+        ZERO,
+    )
+    return lines - data.discount + data.shipping_price + data.shipping_tax
+
+
+def build_order(
+    data: OrderInput, lookups: _Lookups, number: str, now: datetime
+) -> _Prepared:
+    channel = lookups.channels[data.channel]
+    order = Order(
+        number=number,
+        channel=channel,
+        external_id=data.external_id,
+        order_type=data.order_type,
+        customer_name=data.customer_name,
+        customer_email=data.customer_email,
+        customer_phone=data.customer_phone,
+        shipping_address=data.shipping_address,
+        pickup_location=lookups.locations.get(data.pickup_location),
+        currency=data.currency,
+        shipping_method=data.shipping_method,
+        shipping_price=data.shipping_price,
+        shipping_tax=data.shipping_tax,
+        discount=data.discount,
+        total=computed_total(data),
+        tags=data.tags,
+        fraud_score=data.fraud_score,
+        placed_at=data.placed_at or now,
+        promise_date=data.promise_date,
+        grace_period_ends_at=now + timedelta(minutes=channel.grace_period_minutes),
+        notes=data.notes,
+        intake_fingerprint=data.fingerprint(),
+    )
+    shares = order_discount_shares(
+        discount=data.discount,
+        lines=[(line.quantity, line.unit_price, line.discount) for line in data.lines],
+        currency=data.currency,
+    )
+    lines = [
+        OrderLine(
+            position=position,
+            product=lookups.products[line.sku],
+            sku=line.sku,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            discount=line.discount,
+            order_discount_share=share,
+            tax=line.tax,
+            quantity_open=line.quantity,
+        )
+        for position, (line, share) in enumerate(
+            zip(data.lines, shares, strict=True), 1
+        )
+    ]
+    return _Prepared(index=0, data=data, order=order, lines=lines)
+
+
+def _repeat(data: OrderInput, existing: Order) -> Order:
+    if existing.intake_fingerprint != data.fingerprint():
+        raise Conflict(
+            f"External id {data.external_id!r} is already order {existing.number} "
+            "with a different body; edit it with PATCH during its grace period.",
+            code=errors.DUPLICATE_EXTERNAL_ID,
+            extra={"order_number": existing.number},
+        )
+    return existing
+
+
+def _after_payment(prepared: _Prepared, account) -> None:
+    """What follows a successful authorization for one order: its event, and for
+    POS orders the capture, the stock and the completion; for channels without a
+    grace period, the opening."""
+    from orders import services
+
+    order = prepared.order
+    record_event(
+        "order.created", order, services.order_created_payload(order, prepared.lines)
+    )
+    if order.order_type == Order.Type.POS:
+        services.pos_complete(order=order, lines=prepared.lines, account=account)
+    elif order.grace_period_ends_at <= order.created_at:
+        services.open_or_hold(order=order, account=account, actor=None)
+
+
+def _write(prepared: list[_Prepared], *, savepoints: bool) -> dict[int, str]:
+    """Bulk-insert the orders and their lines, then authorize each payment (in a
+    batch, one savepoint per order so a declined card only drops its own order).
+    Returns {index: decline message} of the orders dropped; without savepoints a
+    decline propagates and the caller's transaction writes nothing."""
+    Order.objects.bulk_create([p.order for p in prepared])
+    for item in prepared:
+        for line in item.lines:
+            line.order = item.order
+    OrderLine.objects.bulk_create([line for p in prepared for line in p.lines])
+    declined: dict[int, str] = {}
+    for item in prepared:
+        order = item.order
+        try:
+            with transaction.atomic(savepoint=savepoints):
+                account = payment_account_open(
+                    owner_type="order",
+                    owner_id=str(order.pk),
+                    currency=order.currency,
+                    amount=order.total,
+                    payment_token=item.data.payment_token,
+                    channel=order.channel.code,
+                )
+                _after_payment(item, account)
+        except PaymentDeclined as exc:
+            if not savepoints:
+                raise
+            declined[item.index] = exc.message
+    if declined:
+        Order.objects.filter(
+            pk__in=[p.order.pk for p in prepared if p.index in declined]
+        ).delete()
+    return declined
+
+
+def order_create(*, data: OrderInput) -> tuple[Order, bool]:
+    """Take one order in: validate, number it, authorize its payment, record
+    `order.created`. Returns (order, created); a repeat of the same body returns
+    the existing order with created=False.
+
+    One transaction: a declined payment (400 `payment_declined`) or a rule broken
+    (400 with field errors) writes nothing. No locks: the unique (channel,
+    external id) constraint settles repeats and two concurrent intakes of the same
+    order (a repeat whose body is no longer valid is a 400, not a 409).
+    """
+    lookups = intake_lookups([data], with_existing=False)
+    errs = intake_errors(data, lookups)
+    if errs:
+        code = errors.UNKNOWN_CHANNEL if "channel" in errs else errors.INVALID_ORDER
+        raise ApplicationError("The order is not valid.", code=code, field_errors=errs)
+    channel = lookups.channels[data.channel]
+    try:
+        with transaction.atomic():
+            prepared = build_order(
+                data, lookups, allocate_order_numbers(1)[0], timezone.now()
+            )
+            _write([prepared], savepoints=False)
+    except IntegrityError:
+        # The external id is taken (a repeat, or a concurrent intake that committed
+        # first): the common case pays no look-up for it.
+        existing = Order.objects.filter(channel=channel, external_id=data.external_id)
+        if not existing.exists():
+            raise
+        return _repeat(data, existing.get()), False
+    return prepared.order, True
+
+
+def orders_import(*, orders: Sequence[OrderInput]) -> list[ImportResult]:
+    """Take up to 1,000 orders in one transaction; one result per order, in order.
+
+    A bad order (rule broken, payment declined, external id reused with another
+    body) is reported and skipped; the others are written. Validation runs on bulk
+    look-ups; orders and lines are bulk-inserted; each payment authorization runs in
+    its own savepoint. No locks beyond the inserts themselves.
+    """
+    if len(orders) > MAX_IMPORT:
+        raise ApplicationError(
+            f"At most {MAX_IMPORT} orders per import.", code=errors.TOO_MANY_ORDERS
+        )
+    lookups = intake_lookups(orders)
+    results: list[ImportResult] = []
+    to_write: list[_Prepared] = []
+    first_of: dict[tuple[str, str], _Prepared] = {}
+    repeats_in_batch: list[tuple[ImportResult, _Prepared]] = []
+    now = timezone.now()
+    for index, data in enumerate(orders):
+        result = ImportResult(
+            index=index, external_id=data.external_id, status="failed"
+        )
+        results.append(result)
+        errs = intake_errors(data, lookups)
+        if errs:
+            result.code, result.detail = errors.INVALID_ORDER, "The order is not valid."
+            result.errors = errs
+            continue
+        channel = lookups.channels[data.channel]
+        existing = lookups.existing.get((channel.pk, data.external_id))
+        earlier = first_of.get((data.channel, data.external_id))
+        try:
+            if existing is not None:
+                result.order, result.status = _repeat(data, existing), "existing"
+            elif earlier is not None:
+                _repeat(data, earlier.order)
+                repeats_in_batch.append((result, earlier))
+            else:
+                prepared = build_order(data, lookups, "", now)
+                prepared.index = index
+                first_of[(data.channel, data.external_id)] = prepared
+                to_write.append(prepared)
+        except Conflict as exc:
+            result.code, result.detail = exc.code, exc.message
+    with transaction.atomic():
+        numbers = allocate_order_numbers(len(to_write))
+        for prepared, number in zip(to_write, numbers, strict=True):
+            prepared.order.number = number
+        declined = _write(to_write, savepoints=True) if to_write else {}
+    for prepared in to_write:
+        result = results[prepared.index]
+        if prepared.index in declined:
+            result.code = errors.PAYMENT_DECLINED
+            result.detail = declined[prepared.index]
+        else:
+            result.status, result.order = "created", prepared.order
+    for result, earlier in repeats_in_batch:
+        first = results[earlier.index]
+        result.status = "existing" if first.status == "created" else "failed"
+        result.order, result.code, result.detail = first.order, first.code, first.detail
+    return results

@@ -1,0 +1,65 @@
+"""Read queries of the orders app, shared by the API and the pages."""
+
+from collections.abc import Mapping
+
+from django.db.models import Prefetch, QuerySet
+
+from oms.errors import NotFound
+from oms.selectors import entity_timeline
+from orders.filters import OrderFilter
+from orders.models import Order, OrderLine
+from orders.refund_calculator import RefundPlan, refund_plan
+from orders.services import nothing_left_after, order_amounts
+
+
+def order_list(*, filters: Mapping | None = None) -> QuerySet[Order]:
+    """Orders matching the list filters (see `OrderFilter`), newest first. Raises
+    nothing for bad filter values: they are ignored by the page, 400 by the API."""
+    queryset = Order.objects.select_related("channel", "pickup_location").order_by(
+        "-id"
+    )
+    if not filters:
+        return queryset
+    return OrderFilter(filters, queryset=queryset).qs
+
+
+def order_get(*, number: str) -> Order:
+    """One order with its channel, pickup location and lines."""
+    order = (
+        Order.objects.select_related("channel", "pickup_location")
+        .prefetch_related(
+            Prefetch("lines", queryset=OrderLine.objects.order_by("position"))
+        )
+        .filter(number=number)
+        .first()
+    )
+    if order is None:
+        raise NotFound(f"No order {number}.", code="order_not_found")
+    return order
+
+
+def order_timeline(*, order: Order) -> list[dict]:
+    """Every event and transition of the order and of its lines, oldest first."""
+    items = entity_timeline(entity_type="order", entity_id=order.pk)
+    for line in order.lines.all():
+        items.extend(entity_timeline(entity_type="order_line", entity_id=line.pk))
+    return sorted(items, key=lambda item: item["at"])
+
+
+def order_refund_preview(
+    *,
+    order: Order,
+    quantities: Mapping[int, int],
+    include_shipping: bool | None = None,
+) -> RefundPlan:
+    """What cancelling (or returning) `quantities` per line id would give back:
+    the same calculation the services move the money by. `include_shipping=None`
+    applies the cancellation rule (shipping back when nothing is left)."""
+    lines = list(order.lines.all())
+    known = {line.pk for line in lines}
+    units = {pk: count for pk, count in quantities.items() if pk in known and count}
+    if include_shipping is None:
+        include_shipping = bool(units) and nothing_left_after(lines=lines, units=units)
+    return refund_plan(
+        order_amounts(order, lines), units, include_shipping=include_shipping
+    )

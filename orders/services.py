@@ -1,0 +1,844 @@
+"""Write use-cases of an order's life after intake (intake is in `orders.intake`).
+
+Every service runs in one `transaction.atomic()` and first locks the order row.
+Requests from people and integrations lock with NOWAIT: when someone else is changing
+the same order at that moment, the caller gets a 409 `order_busy` at once instead of
+acting on a state they did not see. Sweeps skip locked orders and take them next time.
+Money always follows `orders.refund_calculator`.
+"""
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db import DatabaseError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django_fsm import can_proceed
+from inventory.selectors import products_by_sku
+
+from inventory.services import reservations_release, stock_ship_unreserved
+from oms.errors import ApplicationError, Conflict
+from oms.services.events import record_event
+from oms.services.transitions import apply_transition
+from orders import errors
+from orders.intake import queue_for_type
+from orders.models import Channel, Order, OrderLine
+from orders.refund_calculator import (
+    LineAmounts,
+    OrderAmounts,
+    RefundPlan,
+    refund_plan,
+    swap_amounts,
+)
+from payments.money import quantize
+from payments.selectors import payment_account_for_owner, payment_accounts_expiring
+from payments.services import (
+    PaymentDeclined,
+    payment_authorize,
+    payment_capture,
+    payment_reauthorize,
+    payment_refund,
+    payment_void,
+)
+
+ZERO = Decimal("0")
+AUTHORIZED_STATUSES = {"authorized", "partially_captured", "captured"}
+SWEEP_BATCH = 200
+
+
+# Locking and reading -------------------------------------------------------------------
+
+
+def lock_order(*, order_id: int, nowait: bool = True) -> Order:
+    """The order row locked for this transaction, with its lines (in position order).
+    With `nowait`, a row someone else is changing is a 409 `order_busy`."""
+    try:
+        order = (
+            Order.objects.select_for_update(nowait=nowait)
+            .select_related("channel", "pickup_location")
+            .get(pk=order_id)
+        )
+    except DatabaseError as exc:
+        raise Conflict(
+            "Someone else is changing this order right now; reload it and try again.",
+            code=errors.ORDER_BUSY,
+        ) from exc
+    order.locked_lines = list(order.lines.order_by("position"))
+    return order
+
+
+def order_account(order: Order):
+    return payment_account_for_owner(owner_type="order", owner_id=str(order.pk))
+
+
+def order_amounts(order: Order, lines: Iterable[OrderLine]) -> OrderAmounts:
+    """The refund calculator's view of an order (pure values, no database)."""
+    return OrderAmounts(
+        currency=order.currency,
+        lines=tuple(
+            LineAmounts(
+                key=line.pk,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                discount=line.discount,
+                order_discount_share=line.order_discount_share,
+                tax=line.tax,
+                units_credited=line.quantity_cancelled + line.quantity_returned,
+                amount_credited=line.credited_amount,
+            )
+            for line in lines
+        ),
+        shipping=order.shipping_total,
+        shipping_credited=order.shipping_credited,
+    )
+
+
+def order_created_payload(order: Order, lines: Iterable[OrderLine]) -> dict:
+    return {
+        "number": order.number,
+        "channel": order.channel.code,
+        "external_id": order.external_id,
+        "order_type": order.order_type,
+        "currency": order.currency,
+        "total": order.total,
+        "grace_period_ends_at": order.grace_period_ends_at,
+        "lines": [
+            {"line_id": line.pk, "sku": line.sku, "quantity": line.quantity}
+            for line in lines
+        ],
+    }
+
+
+def _key(order: Order, operation: str, *parts) -> str:
+    """A payment idempotency key derived from the order's state before the change,
+    so a retried call after a crash reuses it and a new change gets a new one."""
+    digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+    return f"order-{order.pk}-{operation}-{digest}"
+
+
+# Hooks for fulfillment ----------------------------------------------------------------
+
+
+def fulfillment_requests_withdraw(*, order: Order, lines: list[OrderLine]) -> None:
+    """Withdraw the fulfillment requests that hold `lines` of `order` (cancellation,
+    swap). Fulfillment requests arrive with routing; until then there is nothing to
+    withdraw, and cancelling releases the lines' reservations itself."""
+
+
+def _release_line_reservations(lines: Iterable[OrderLine]) -> None:
+    for line in lines:
+        reservations_release(owner_type="order_line", owner_id=str(line.pk))
+
+
+# Money -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MoneyReleased:
+    voided: Decimal
+    refunded: Decimal
+
+
+def _release_money(
+    *, order: Order, account, amount: Decimal, key: str
+) -> MoneyReleased:
+    """Give `amount` back the way the stage requires: void what is still only
+    authorized, refund what was captured."""
+    if amount <= 0:
+        return MoneyReleased(ZERO, ZERO)
+    if account is None or account.status == "pending_authorization":
+        raise Conflict(
+            "The payment authorization is still pending; try again once it is settled.",
+            code=errors.PAYMENT_PENDING,
+        )
+    uncaptured = (
+        account.authorized_amount - account.captured_amount - account.voided_amount
+    )
+    void = min(amount, max(uncaptured, ZERO))
+    refund = amount - void
+    if void:
+        payment_void(
+            account=account,
+            amount=void,
+            idempotency_key=f"{key}-void",
+            reason=order.number,
+        )
+    if refund:
+        payment_refund(
+            account=account,
+            amount=refund,
+            idempotency_key=f"{key}-refund",
+            reference=order.number,
+        )
+    return MoneyReleased(void, refund)
+
+
+# Approval ----------------------------------------------------------------------------
+
+
+def approval_failures(*, order: Order, account) -> list[str]:
+    """The approval rules of the order's channel that fail now (empty: approved)."""
+    channel = order.channel
+    failures = []
+    if account is None or account.status not in AUTHORIZED_STATUSES:
+        failures.append("Payment is not authorized yet.")
+    elif (
+        account.authorization_expires_at
+        and account.status == "authorized"
+        and account.authorization_expires_at <= timezone.now()
+    ):
+        failures.append("Payment authorization has expired.")
+    if (
+        channel.order_value_limit is not None
+        and order.total > channel.order_value_limit
+    ):
+        failures.append(
+            f"Order value {order.total} is above the limit {channel.order_value_limit}."
+        )
+    email = order.customer_email.lower()
+    if email and email in {e.lower() for e in channel.blocked_emails}:
+        failures.append(f"Customer email {order.customer_email} is blocked.")
+    domain = email.rpartition("@")[2]
+    if domain and domain in {d.lower().lstrip("@") for d in channel.blocked_domains}:
+        failures.append(f"Email domain {domain} is blocked.")
+    if (
+        channel.fraud_score_limit is not None
+        and order.fraud_score is not None
+        and order.fraud_score > channel.fraud_score_limit
+    ):
+        failures.append(
+            f"Fraud score {order.fraud_score} is above the limit {channel.fraud_score_limit}."
+        )
+    return failures
+
+
+def open_or_hold(*, order: Order, account, actor) -> Order:
+    """Run the approval rules on a created order: pass → opened and queued for
+    routing (`order.opened`); fail → on_hold with the reasons (`order.held`).
+    The caller holds the order's lock inside its transaction."""
+    failures = approval_failures(order=order, account=account)
+    if failures:
+        apply_transition(
+            order, "hold", actor=actor, reason="; ".join(failures), reasons=failures
+        )
+        order.save(update_fields=["status", "hold_reasons", "updated_at"])
+        record_event("order.held", order, {"number": order.number, "reasons": failures})
+        return order
+    apply_transition(order, "open", actor=actor, reason="Grace period over; approved.")
+    order.queue = queue_for_type(order.order_type)
+    order.save(update_fields=["status", "queue", "hold_reasons", "updated_at"])
+    record_event("order.opened", order, {"number": order.number, "queue": order.queue})
+    return order
+
+
+def pos_complete(*, order: Order, lines: list[OrderLine], account) -> Order:
+    """A POS sale is paid and handed over at the till: capture it all, take the
+    units from the store's stock and complete the order (`order.completed`)."""
+    payment_capture(
+        account=account,
+        amount=order.total,
+        idempotency_key=f"order-{order.pk}-pos-capture",
+        reference=order.number,
+    )
+    for line in lines:
+        stock_ship_unreserved(
+            location=order.pickup_location,
+            product=line.product,
+            quantity=line.quantity,
+            reference=order.number,
+        )
+        line.quantity_fulfilled, line.quantity_open = line.quantity, 0
+    OrderLine.objects.bulk_update(lines, ["quantity_fulfilled", "quantity_open"])
+    apply_transition(order, "complete", reason="Point-of-sale order handed over.")
+    order.save(update_fields=["status", "queue", "updated_at"])
+    record_event(
+        "order.completed", order, {"number": order.number, "order_type": "pos"}
+    )
+    return order
+
+
+def order_open(*, order_id: int) -> Order | None:
+    """Open one created order whose grace period is over (the sweep's unit of work).
+    Skips an order someone holds the lock of, or that is no longer due."""
+    with transaction.atomic():
+        order = (
+            Order.objects.select_for_update(skip_locked=True)
+            .select_related("channel")
+            .filter(
+                pk=order_id,
+                status=Order.Status.CREATED,
+                grace_period_ends_at__lte=timezone.now(),
+            )
+            .first()
+        )
+        if order is None:
+            return None
+        return open_or_hold(order=order, account=order_account(order), actor=None)
+
+
+def orders_open_due(*, limit: int = SWEEP_BATCH) -> int:
+    """Sweep: open (or hold) created orders whose grace period has ended. Each order
+    is its own transaction; a locked one is skipped and taken on the next run."""
+    due = list(
+        Order.objects.filter(
+            status=Order.Status.CREATED, grace_period_ends_at__lte=timezone.now()
+        )
+        .order_by("grace_period_ends_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return sum(1 for pk in due if order_open(order_id=pk) is not None)
+
+
+def orders_recheck_on_hold(*, limit: int = SWEEP_BATCH) -> int:
+    """Sweep: approve held orders whose approval rules now pass (payment authorized
+    after a retry, limits changed). Locked orders are skipped."""
+    approved = 0
+    for pk in Order.objects.filter(status=Order.Status.ON_HOLD).values_list(
+        "pk", flat=True
+    )[:limit]:
+        with transaction.atomic():
+            order = (
+                Order.objects.select_for_update(skip_locked=True)
+                .select_related("channel")
+                .filter(pk=pk, status=Order.Status.ON_HOLD)
+                .first()
+            )
+            if order is None or approval_failures(
+                order=order, account=order_account(order)
+            ):
+                continue
+            _approve(order=order, actor=None, comment="Approval rules pass on recheck.")
+            approved += 1
+    return approved
+
+
+def orders_reauthorize_expiring(*, within: timedelta) -> int:
+    """Sweep: re-authorize the payments of orders still to be shipped whose
+    authorization lapses within `within`; a failure puts the order on hold with the
+    reason. Orders locked by someone else are skipped until the next run."""
+    handled = 0
+    for account in payment_accounts_expiring(within=within):
+        if account.owner_type != "order":
+            continue
+        with transaction.atomic():
+            order = (
+                Order.objects.select_for_update(skip_locked=True)
+                .select_related("channel")
+                .filter(
+                    pk=int(account.owner_id),
+                    status__in=[
+                        Order.Status.CREATED,
+                        Order.Status.OPENED,
+                        Order.Status.ON_HOLD,
+                        Order.Status.IN_FULFILLMENT,
+                    ],
+                )
+                .first()
+            )
+            if order is None:
+                continue
+            try:
+                with transaction.atomic():
+                    payment_reauthorize(
+                        account=account,
+                        idempotency_key=_key(
+                            order, "reauthorize", account.authorization_expires_at
+                        ),
+                    )
+            except PaymentDeclined as exc:
+                reason = f"Re-authorization of the payment failed: {exc.message}"
+                if can_proceed(order.hold):
+                    apply_transition(order, "hold", reason=reason, reasons=[reason])
+                    order.save(update_fields=["status", "hold_reasons", "updated_at"])
+                else:
+                    order.hold_reasons = [*order.hold_reasons, reason]
+                    order.save(update_fields=["hold_reasons", "updated_at"])
+                record_event(
+                    "order.held", order, {"number": order.number, "reasons": [reason]}
+                )
+            handled += 1
+    return handled
+
+
+def _approve(*, order: Order, actor, comment: str) -> Order:
+    apply_transition(order, "approve", actor=actor, reason=comment)
+    order.queue = queue_for_type(order.order_type)
+    order.save(update_fields=["status", "queue", "hold_reasons", "updated_at"])
+    record_event(
+        "order.approved",
+        order,
+        {
+            "number": order.number,
+            "queue": order.queue,
+            "by": actor.get_username() if actor else "system",
+            "comment": comment,
+        },
+    )
+    return order
+
+
+def order_approve(*, order: Order, actor, comment: str) -> Order:
+    """Approve a held order by hand (a CSR's decision, with a comment): on_hold →
+    opened, into its queue. A comment is required. NOWAIT lock."""
+    if not comment.strip():
+        raise ApplicationError(
+            "Say why the order is approved.",
+            code="comment_required",
+            field_errors={"comment": ["A comment is required."]},
+        )
+    with transaction.atomic():
+        order = lock_order(order_id=order.pk)
+        return _approve(order=order, actor=actor, comment=comment.strip())
+
+
+# Cancellation ------------------------------------------------------------------------
+
+
+def _take_units(line: OrderLine, units: int) -> bool:
+    """Move `units` of a line to cancelled, open units first. Returns whether
+    allocated units were touched: their reservations go, and the rest of the line's
+    allocated units return to open for routing to place again."""
+    from_open = min(units, line.quantity_open)
+    from_allocated = units - from_open
+    line.quantity_open -= from_open
+    line.quantity_cancelled += units
+    if from_allocated:
+        line.quantity_open += line.quantity_allocated - from_allocated
+        line.quantity_allocated = 0
+    return bool(from_allocated)
+
+
+LINE_MONEY_FIELDS = [
+    "quantity_open",
+    "quantity_allocated",
+    "quantity_cancelled",
+    "credited_amount",
+]
+
+
+def _cancel_units(
+    *, order: Order, units: dict[int, int], include_shipping: bool, key: str
+) -> tuple[RefundPlan, MoneyReleased, list[OrderLine]]:
+    """Cancel `units` per line id of a locked order and give their money back.
+    Returns the plan, the money moved and the lines whose allocation was undone."""
+    lines = {line.pk: line for line in order.locked_lines}
+    plan = refund_plan(
+        order_amounts(order, lines.values()), units, include_shipping=include_shipping
+    )
+    reallocate = []
+    for line_id, count in units.items():
+        line = lines[line_id]
+        if _take_units(line, count):
+            reallocate.append(line)
+        line.credited_amount += plan.lines.get(line_id, ZERO)
+    changed = [lines[line_id] for line_id in units]
+    OrderLine.objects.bulk_update(changed, LINE_MONEY_FIELDS)
+    if plan.shipping:
+        order.shipping_credited += plan.shipping
+    money = _release_money(
+        order=order, account=order_account(order), amount=plan.total, key=key
+    )
+    if reallocate:
+        fulfillment_requests_withdraw(order=order, lines=reallocate)
+        _release_line_reservations(reallocate)
+    return plan, money, reallocate
+
+
+def _require_changeable(order: Order) -> None:
+    if not can_proceed(order.cancel):
+        raise Conflict(
+            f"Order {order.number} is {order.get_status_display().lower()}; "
+            "it can no longer be changed.",
+            code=errors.ORDER_NOT_CHANGEABLE,
+            extra={"current_state": order.status},
+        )
+
+
+def order_cancel(*, order: Order, actor, reason: str) -> Order:
+    """Cancel the whole order before anything ships: every open or allocated unit is
+    cancelled, reservations released, fulfillment withdrawn, the authorization
+    voided and captured money refunded (shipping included) → `order.cancelled`.
+
+    409 when part of it has shipped (that part is returned instead) or the order is
+    completed or cancelled already. NOWAIT lock on the order row."""
+    with transaction.atomic():
+        order = lock_order(order_id=order.pk)
+        if any(
+            line.quantity_fulfilled or line.quantity_returned
+            for line in order.locked_lines
+        ):
+            raise Conflict(
+                "Part of this order has shipped; cancel the remaining items, and return "
+                "what has shipped.",
+                code=errors.ALREADY_SHIPPED,
+            )
+        _require_changeable(order)
+        units = {
+            line.pk: line.quantity_cancellable
+            for line in order.locked_lines
+            if line.quantity_cancellable
+        }
+        plan, money, _ = _cancel_units(
+            order=order,
+            units=units,
+            include_shipping=True,
+            key=_key(order, "cancel", sorted(units.items())),
+        )
+        apply_transition(order, "cancel", actor=actor, reason=reason)
+        order.save(update_fields=["status", "queue", "shipping_credited", "updated_at"])
+        record_event(
+            "order.cancelled",
+            order,
+            {
+                "number": order.number,
+                "reason": reason,
+                "amount_voided": money.voided,
+                "amount_refunded": money.refunded,
+                "lines": [
+                    {
+                        "line_id": pk,
+                        "quantity": count,
+                        "amount": plan.lines.get(pk, ZERO),
+                    }
+                    for pk, count in units.items()
+                ],
+                "shipping_amount": plan.shipping,
+            },
+        )
+        return order
+
+
+def _validated_units(order: Order, quantities: dict[int, int]) -> dict[int, int]:
+    lines = {line.pk: line for line in order.locked_lines}
+    field_errors: dict[str, list[str]] = {}
+    shipped = False
+    for line_id, count in quantities.items():
+        line = lines.get(line_id)
+        if line is None:
+            field_errors[str(line_id)] = ["Not a line of this order."]
+        elif not isinstance(count, int) or count <= 0:
+            field_errors[str(line_id)] = ["Give a quantity greater than zero."]
+        elif count > line.quantity_cancellable:
+            shipped = (
+                shipped or count <= line.quantity_cancellable + line.quantity_fulfilled
+            )
+            field_errors[str(line_id)] = [
+                f"Only {line.quantity_cancellable} of {line.sku} can still be cancelled."
+            ]
+    if shipped:
+        raise Conflict(
+            "Some of these units have shipped; they can only be returned.",
+            code=errors.ALREADY_SHIPPED,
+            field_errors=field_errors,
+        )
+    if field_errors or not quantities:
+        raise ApplicationError(
+            "Choose lines of this order and quantities that can still be cancelled.",
+            code=errors.INVALID_QUANTITIES,
+            field_errors=field_errors or {"quantities": ["Choose at least one line."]},
+        )
+    return dict(quantities)
+
+
+def nothing_left_after(*, lines: Iterable[OrderLine], units: dict[int, int]) -> bool:
+    """Whether cancelling `units` per line id leaves nothing to deliver or keep:
+    then the cancellation is the whole order's and shipping is given back too."""
+    return all(
+        line.quantity_cancellable == units.get(line.pk, 0)
+        and not line.quantity_fulfilled
+        and not line.quantity_returned
+        for line in lines
+    )
+
+
+def _back_to_routing(order: Order) -> None:
+    if order.status == Order.Status.OPENED:
+        order.queue = Order.Queue.BROKERING
+
+
+def _complete_if_done(order: Order, *, actor) -> None:
+    """An order in fulfillment whose every unit is fulfilled, cancelled or returned
+    is complete (`order.completed`)."""
+    if order.status != Order.Status.IN_FULFILLMENT or any(
+        line.quantity_cancellable for line in order.locked_lines
+    ):
+        return
+    apply_transition(order, "complete", actor=actor, reason="Nothing left to fulfill.")
+    record_event("order.completed", order, {"number": order.number})
+
+
+def order_lines_cancel(
+    *, order: Order, quantities: dict[int, int], actor, reason: str
+) -> RefundPlan:
+    """Cancel chosen quantities of chosen lines (by line id) before they ship:
+    `order.items_cancelled` per line with the money voided or refunded for it.
+    Open units go first; touching allocated units releases the line's reservation
+    and sends the line back to routing. Cancelling everything left cancels the order
+    (shipping included, `order.cancelled`). Shipped units: 409. NOWAIT lock."""
+    with transaction.atomic():
+        order = lock_order(order_id=order.pk)
+        _require_changeable(order)
+        units = _validated_units(order, quantities)
+        whole = nothing_left_after(lines=order.locked_lines, units=units)
+        plan, money, reallocated = _cancel_units(
+            order=order,
+            units=units,
+            include_shipping=whole,
+            key=_key(
+                order,
+                "cancel-items",
+                sorted(units.items()),
+                [(line.pk, line.quantity_cancelled) for line in order.locked_lines],
+            ),
+        )
+        lines = {line.pk: line for line in order.locked_lines}
+        for line_id, count in units.items():
+            record_event(
+                "order.items_cancelled",
+                order,
+                {
+                    "number": order.number,
+                    "line_id": line_id,
+                    "sku": lines[line_id].sku,
+                    "quantity": count,
+                    "amount": plan.lines.get(line_id, ZERO),
+                    "currency": order.currency,
+                    "reason": reason,
+                },
+            )
+        if whole:
+            apply_transition(order, "cancel", actor=actor, reason=reason)
+            record_event(
+                "order.cancelled",
+                order,
+                {
+                    "number": order.number,
+                    "reason": reason,
+                    "amount_voided": money.voided,
+                    "amount_refunded": money.refunded,
+                    "shipping_amount": plan.shipping,
+                },
+            )
+        else:
+            if reallocated:
+                _back_to_routing(order)
+            _complete_if_done(order, actor=actor)
+        order.save(update_fields=["status", "queue", "shipping_credited", "updated_at"])
+        return plan
+
+
+# Item swap ---------------------------------------------------------------------------
+
+
+def order_items_swap(
+    *,
+    order: Order,
+    line_id: int,
+    new_sku: str,
+    quantity: int,
+    new_unit_price: Decimal | None = None,
+    actor,
+    reason: str,
+) -> OrderLine:
+    """Replace `quantity` units of a line by another SKU (a new line; the old units
+    are cancelled): `order.items_swapped`, reservations released, the order back to
+    routing. The new line keeps the old discount and tax rates; a price difference
+    is authorized first when dearer (a decline refuses the swap and changes
+    nothing) or voided/refunded when cheaper. NOWAIT lock."""
+    with transaction.atomic():
+        order = lock_order(order_id=order.pk)
+        _require_changeable(order)
+        line = next((item for item in order.locked_lines if item.pk == line_id), None)
+        if line is None:
+            raise ApplicationError(
+                "Not a line of this order.",
+                code=errors.INVALID_SWAP,
+                field_errors={"line_id": ["Not a line of this order."]},
+            )
+        _validated_units(order, {line_id: quantity})
+        product = products_by_sku(skus=[new_sku]).get(new_sku)
+        field_errors = {}
+        if product is None or not product.active:
+            field_errors["new_sku"] = [f"Unknown or inactive SKU {new_sku!r}."]
+        elif new_sku == line.sku:
+            field_errors["new_sku"] = ["Choose a different SKU."]
+        price = line.unit_price if new_unit_price is None else new_unit_price
+        if price < 0 or quantize(price, order.currency) != price:
+            field_errors["new_unit_price"] = [f"A price in {order.currency}."]
+        if field_errors:
+            raise ApplicationError(
+                "The swap is not valid.",
+                code=errors.INVALID_SWAP,
+                field_errors=field_errors,
+            )
+        amounts = swap_amounts(
+            line=order_amounts(order, [line]).lines[0],
+            units=quantity,
+            new_unit_price=price,
+            currency=order.currency,
+        )
+        account = order_account(order)
+        key = _key(
+            order, "swap", line.pk, line.quantity_cancelled, new_sku, quantity, price
+        )
+        difference = amounts.difference
+        if difference > 0:
+            if account is None:
+                raise Conflict(
+                    "The order has no payment account.", code=errors.PAYMENT_PENDING
+                )
+            payment_authorize(
+                account=account, amount=difference, idempotency_key=f"{key}-authorize"
+            )
+        elif difference < 0:
+            _release_money(order=order, account=account, amount=-difference, key=key)
+        touched_allocation = _take_units(line, quantity)
+        line.credited_amount += amounts.old_amount
+        line.save(update_fields=LINE_MONEY_FIELDS)
+        new_line = OrderLine.objects.create(
+            order=order,
+            position=max(item.position for item in order.locked_lines) + 1,
+            product=product,
+            sku=new_sku,
+            quantity=quantity,
+            unit_price=price,
+            discount=amounts.new_discount,
+            tax=amounts.new_tax,
+            quantity_open=quantity,
+            swapped_from=line,
+        )
+        if touched_allocation:
+            fulfillment_requests_withdraw(order=order, lines=[line])
+            _release_line_reservations([line])
+        order.total = F("total") + amounts.new_payable
+        _back_to_routing(order)
+        order.save(update_fields=["total", "queue", "updated_at"])
+        order.refresh_from_db(fields=["total"])
+        record_event(
+            "order.items_swapped",
+            order,
+            {
+                "number": order.number,
+                "from_line_id": line.pk,
+                "from_sku": line.sku,
+                "to_line_id": new_line.pk,
+                "to_sku": new_sku,
+                "quantity": quantity,
+                "unit_price": price,
+                "price_difference": difference,
+                "currency": order.currency,
+                "reason": reason,
+            },
+        )
+        return new_line
+
+
+# Edit during the grace period ----------------------------------------------------------
+
+EDITABLE_FIELDS = (
+    "customer_name",
+    "customer_email",
+    "customer_phone",
+    "shipping_address",
+    "shipping_method",
+    "notes",
+)
+
+
+def order_update(*, order: Order, actor, lines=None, **changes) -> Order:
+    """Edit an order during its grace period: contact, address, shipping method,
+    notes, and the lines (a list of `orders.intake.LineInput` replacing them all;
+    the authorization follows the new total: more is authorized first, less is
+    voided). After the grace period: 409 `grace_period_over`. NOWAIT lock."""
+    from orders.intake import OrderInput, build_order, intake_errors, intake_lookups
+
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ApplicationError(
+            "These fields cannot be edited.",
+            code=errors.INVALID_ORDER,
+            field_errors={name: ["Not editable."] for name in sorted(unknown)},
+        )
+    with transaction.atomic():
+        order = lock_order(order_id=order.pk)
+        if not order.in_grace_period:
+            raise Conflict(
+                f"Order {order.number} is past its grace period and can no longer be "
+                "edited.",
+                code=errors.GRACE_PERIOD_OVER,
+            )
+        for name, value in changes.items():
+            setattr(order, name, value)
+        fields = [*changes, "updated_at"]
+        if lines is not None:
+            data = OrderInput(
+                channel=order.channel.code,
+                external_id=order.external_id,
+                currency=order.currency,
+                lines=list(lines),
+                order_type=order.order_type,
+                pickup_location=order.pickup_location.code
+                if order.pickup_location
+                else "",
+                shipping_price=order.shipping_price,
+                shipping_tax=order.shipping_tax,
+                discount=order.discount,
+            )
+            lookups = intake_lookups([data])
+            field_errors = intake_errors(data, lookups)
+            if field_errors:
+                raise ApplicationError(
+                    "The new lines are not valid.",
+                    code=errors.INVALID_ORDER,
+                    field_errors=field_errors,
+                )
+            rebuilt = build_order(data, lookups, order.number, order.created_at)
+            difference = rebuilt.order.total - order.total
+            account = order_account(order)
+            key = _key(
+                order, "edit", order.total, rebuilt.order.total, order.updated_at
+            )
+            if difference > 0:
+                payment_authorize(
+                    account=account, amount=difference, idempotency_key=key
+                )
+            elif difference < 0:
+                _release_money(
+                    order=order, account=account, amount=-difference, key=key
+                )
+            order.lines.all().delete()
+            for line in rebuilt.lines:
+                line.order = order
+            OrderLine.objects.bulk_create(rebuilt.lines)
+            order.total = rebuilt.order.total
+            fields.append("total")
+        order.save(update_fields=fields)
+        record_event(
+            "order.updated",
+            order,
+            {
+                "number": order.number,
+                "fields": sorted(
+                    set(changes) | ({"lines"} if lines is not None else set())
+                ),
+                "total": order.total,
+            },
+        )
+        return order
+
+
+# Channels ----------------------------------------------------------------------------
+
+
+def channel_create(*, code: str, name: str, **settings) -> Channel:
+    """A sales channel with its rules (grace period, approval limits, returns)."""
+    if Channel.objects.filter(code=code).exists():
+        raise Conflict(
+            f"A channel with code {code} exists.",
+            code="duplicate_channel",
+            field_errors={"code": ["Already exists."]},
+        )
+    return Channel.objects.create(code=code, name=name, **settings)

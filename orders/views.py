@@ -1,0 +1,276 @@
+"""Back-office pages for orders: the list (filters, search, bulk approve/cancel)
+and the order page with the actions its state allows now. Same services as the API."""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views import View
+from django.views.generic import TemplateView
+from django_fsm import TransitionNotAllowed
+
+from oms.backoffice.access import RoleRequiredMixin, run_action
+from oms.errors import ApplicationError
+from oms.roles import Role
+from orders import selectors, services
+from orders.forms import OrderEditForm, OrderFilterForm, SwapForm
+from orders.models import Order
+from orders.services import order_account
+
+ORDER_ROLES = (Role.CSR,)
+PAGE_SIZE = 50
+BULK_ACTIONS = {"approve": "Approve", "cancel": "Cancel"}
+
+
+def _order_url(order: Order) -> str:
+    return reverse("orders:order-detail", args=[order.number])
+
+
+def _quantities(post, order: Order) -> dict[int, int]:
+    """`qty-<line id>` fields of a posted form; blanks and zeros are ignored."""
+    quantities = {}
+    for line in order.lines.all():
+        raw = (post.get(f"qty-{line.pk}") or "").strip()
+        if raw.isdigit() and int(raw) > 0:
+            quantities[line.pk] = int(raw)
+    return quantities
+
+
+class OrderListView(RoleRequiredMixin, TemplateView):
+    template_name = "orders/order_list.html"
+    allowed_roles = ORDER_ROLES
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        form = OrderFilterForm(self.request.GET or None)
+        filters = {k: v for k, v in self.request.GET.items() if v and k != "page"}
+        page = Paginator(selectors.order_list(filters=filters), PAGE_SIZE).get_page(
+            self.request.GET.get("page")
+        )
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        context.update(form=form, page=page, query=query.urlencode())
+        return context
+
+
+class OrderBulkView(RoleRequiredMixin, View):
+    """Bulk approve / cancel: first a confirmation saying how many orders and what
+    will happen, then the action order by order (each its own transaction)."""
+
+    allowed_roles = ORDER_ROLES
+
+    def post(self, request):
+        action = request.POST.get("action", "")
+        numbers = request.POST.getlist("orders")
+        back = reverse("orders:order-list")
+        if action not in BULK_ACTIONS or not numbers:
+            messages.error(request, "Choose an action and at least one order.")
+            return redirect(back)
+        orders = list(Order.objects.filter(number__in=numbers).order_by("id"))
+        text = request.POST.get("text", "").strip()
+        if request.POST.get("confirmed") != "yes" or not text:
+            return render(
+                request,
+                "orders/bulk_confirm.html",
+                {
+                    "action": action,
+                    "label": BULK_ACTIONS[action],
+                    "orders": orders,
+                    "missing_text": request.POST.get("confirmed") == "yes",
+                },
+            )
+        done, refused = 0, []
+        for order in orders:
+            try:
+                if action == "approve":
+                    services.order_approve(
+                        order=order, actor=request.user, comment=text
+                    )
+                else:
+                    services.order_cancel(order=order, actor=request.user, reason=text)
+                done += 1
+            except (ApplicationError, TransitionNotAllowed) as exc:
+                refused.append(f"{order.number}: {getattr(exc, 'message', exc)}")
+        verb = "approved" if action == "approve" else "cancelled"
+        messages.success(request, f"{done} of {len(orders)} orders {verb}.")
+        for line in refused:
+            messages.error(request, line)
+        return redirect(back)
+
+
+class OrderDetailView(RoleRequiredMixin, TemplateView):
+    template_name = "orders/order_detail.html"
+    allowed_roles = ORDER_ROLES
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        order = selectors.order_get(number=self.kwargs["number"])
+        lines = list(order.lines.all())
+        can_change = order.status in (
+            Order.Status.CREATED,
+            Order.Status.OPENED,
+            Order.Status.ON_HOLD,
+            Order.Status.IN_FULFILLMENT,
+        )
+        cancellable = can_change and any(line.quantity_cancellable for line in lines)
+        shipped = any(
+            line.quantity_fulfilled or line.quantity_returned for line in lines
+        )
+        context.update(
+            order=order,
+            lines=lines,
+            account=order_account(order),
+            timeline=selectors.order_timeline(order=order),
+            can_edit=order.in_grace_period,
+            can_approve=order.status == Order.Status.ON_HOLD,
+            can_cancel=cancellable and not shipped,
+            can_cancel_items=cancellable,
+            swap_form=SwapForm(order=order) if cancellable else None,
+            credited=sum(
+                (line.credited_amount for line in lines), order.shipping_credited
+            ),
+        )
+        return context
+
+
+class OrderEditView(RoleRequiredMixin, View):
+    allowed_roles = ORDER_ROLES
+    template_name = "orders/order_edit.html"
+
+    def get(self, request, number: str):
+        order = selectors.order_get(number=number)
+        return render(
+            request,
+            self.template_name,
+            {"order": order, "form": OrderEditForm(instance=order)},
+        )
+
+    def post(self, request, number: str):
+        order = selectors.order_get(number=number)
+        form = OrderEditForm(request.POST, instance=Order.objects.get(pk=order.pk))
+        if not form.is_valid():
+            return render(request, self.template_name, {"order": order, "form": form})
+        changes = form.changes()
+        return run_action(
+            request,
+            lambda: services.order_update(order=order, actor=request.user, **changes),
+            success=f"Order {order.number} updated.",
+            redirect_to=_order_url(order),
+        )
+
+
+class OrderApproveView(RoleRequiredMixin, View):
+    allowed_roles = ORDER_ROLES
+
+    def post(self, request, number: str):
+        order = selectors.order_get(number=number)
+        comment = request.POST.get("comment", "")
+        return run_action(
+            request,
+            lambda: services.order_approve(
+                order=order, actor=request.user, comment=comment
+            ),
+            success=f"Order {order.number} approved.",
+            redirect_to=_order_url(order),
+        )
+
+
+class OrderCancelView(RoleRequiredMixin, View):
+    allowed_roles = ORDER_ROLES
+
+    def post(self, request, number: str):
+        order = selectors.order_get(number=number)
+        reason = request.POST.get("reason", "").strip()
+        if not reason:
+            messages.error(request, "Give a reason for the cancellation.")
+            return redirect(_order_url(order))
+        return run_action(
+            request,
+            lambda: services.order_cancel(
+                order=order, actor=request.user, reason=reason
+            ),
+            success=f"Order {order.number} cancelled.",
+            redirect_to=_order_url(order),
+        )
+
+
+class OrderCancelItemsView(RoleRequiredMixin, View):
+    """Two steps: the chosen quantities are previewed with the refund calculator
+    (the amount that will be voided or refunded), then confirmed."""
+
+    allowed_roles = ORDER_ROLES
+
+    def post(self, request, number: str):
+        order = selectors.order_get(number=number)
+        quantities = _quantities(request.POST, order)
+        reason = request.POST.get("reason", "").strip()
+        lines = {line.pk: line for line in order.lines.all()}
+        too_many = [
+            lines[pk].sku
+            for pk, count in quantities.items()
+            if count > lines[pk].quantity_cancellable
+        ]
+        if not quantities or not reason or too_many:
+            messages.error(
+                request,
+                f"Too many units of {', '.join(too_many)}."
+                if too_many
+                else "Choose quantities to cancel and give a reason.",
+            )
+            return redirect(_order_url(order))
+        if request.POST.get("confirmed") != "yes":
+            plan = selectors.order_refund_preview(order=order, quantities=quantities)
+            rows = [
+                (lines[pk], count, plan.lines.get(pk))
+                for pk, count in quantities.items()
+            ]
+            account = order_account(order)
+            return render(
+                request,
+                "orders/cancel_items_confirm.html",
+                {
+                    "order": order,
+                    "rows": rows,
+                    "plan": plan,
+                    "reason": reason,
+                    "captured": bool(account and account.captured_amount),
+                },
+            )
+        return run_action(
+            request,
+            lambda: services.order_lines_cancel(
+                order=order, quantities=quantities, actor=request.user, reason=reason
+            ),
+            success=f"Items of order {order.number} cancelled.",
+            redirect_to=_order_url(order),
+        )
+
+
+class OrderSwapView(RoleRequiredMixin, View):
+    allowed_roles = ORDER_ROLES
+
+    def post(self, request, number: str):
+        order = selectors.order_get(number=number)
+        form = SwapForm(request.POST, order=order)
+        if not form.is_valid():
+            for field, errs in form.errors.items():
+                messages.error(
+                    request,
+                    f"{form.fields[field].label if field in form.fields else field}: {' '.join(errs)}",
+                )
+            return redirect(_order_url(order))
+        data = form.cleaned_data
+        return run_action(
+            request,
+            lambda: services.order_items_swap(
+                order=order,
+                line_id=data["line_id"],
+                new_sku=data["new_sku"].strip(),
+                quantity=data["quantity"],
+                new_unit_price=data["new_unit_price"],
+                actor=request.user,
+                reason=data["reason"],
+            ),
+            success=f"Items of order {order.number} swapped for {data['new_sku']}.",
+            redirect_to=_order_url(order),
+        )
