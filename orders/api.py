@@ -1,6 +1,8 @@
 """Orders API: intake (single and batch), list, detail, edit, approve, cancel,
 cancel items, swap items, timeline. Views validate, call one service, serialize."""
 
+from decimal import Decimal
+
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
@@ -14,6 +16,7 @@ from orders import selectors, services
 from orders.filters import OrderFilter
 from orders.intake import MAX_IMPORT, LineInput, OrderInput, order_create, orders_import
 from orders.models import Order, OrderLine
+from payments.money import quantize
 
 Staff = roles_allowed(Role.CSR, Role.INTEGRATION)
 Integration = roles_allowed(Role.INTEGRATION)
@@ -115,8 +118,32 @@ class SwapItemsSerializer(serializers.Serializer):
 # Output --------------------------------------------------------------------------------
 
 
-class OrderLineSerializer(serializers.ModelSerializer):
+class CurrencyAmountsMixin:
+    """Amounts are stored with 4 decimals; they are shown in the currency's minor
+    unit ("19.90", "1200" for JPY)."""
+
+    money_fields: tuple[str, ...] = ()
+
+    def currency_of(self, instance) -> str:
+        return instance.currency
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        currency = self.currency_of(instance)
+        for name in self.money_fields:
+            if data.get(name) is not None:
+                data[name] = str(quantize(Decimal(data[name]), currency))
+        return data
+
+
+class OrderLineSerializer(CurrencyAmountsMixin, serializers.ModelSerializer):
     status = serializers.CharField(read_only=True)
+    money_fields = (
+        "unit_price", "discount", "order_discount_share", "tax", "credited_amount"
+    )  # fmt: skip
+
+    def currency_of(self, instance) -> str:
+        return instance.order.currency
 
     class Meta:
         model = OrderLine
@@ -128,7 +155,10 @@ class OrderLineSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
-class OrderSummarySerializer(serializers.ModelSerializer):
+class OrderSummarySerializer(CurrencyAmountsMixin, serializers.ModelSerializer):
+    money_fields = (
+        "total", "shipping_price", "shipping_tax", "discount", "shipping_credited"
+    )  # fmt: skip
     channel = serializers.CharField(source="channel.code")
     pickup_location = serializers.CharField(
         source="pickup_location.code", default=None, allow_null=True

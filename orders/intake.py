@@ -242,7 +242,7 @@ def build_order(
         shipping_price=data.shipping_price,
         shipping_tax=data.shipping_tax,
         discount=data.discount,
-        total=computed_total(data),
+        total=quantize(computed_total(data), data.currency),
         tags=data.tags,
         fraud_score=data.fraud_score,
         placed_at=data.placed_at or now,

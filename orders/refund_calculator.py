@@ -128,7 +128,7 @@ def units_amount(line: LineAmounts, units: int, currency: str) -> Decimal:
         cumulative = line.payable
     else:
         cumulative = quantize(line.payable * credited_after / line.quantity, currency)
-    return max(cumulative - line.amount_credited, ZERO)
+    return quantize(max(cumulative - line.amount_credited, ZERO), currency)
 
 
 def refund_plan(
@@ -142,7 +142,9 @@ def refund_plan(
         for key, count in units.items()
         if count
     }
-    shipping = order.shipping - order.shipping_credited if include_shipping else ZERO
+    shipping = ZERO
+    if include_shipping:
+        shipping = quantize(order.shipping - order.shipping_credited, order.currency)
     return RefundPlan(currency=order.currency, lines=amounts, shipping=shipping)
 
 
@@ -163,7 +165,7 @@ def swap_amounts(
         new_tax = quantize(tax_part * ratio, currency)
     else:
         new_discount, new_tax = ZERO, ZERO
-    new_payable = units * new_unit_price - new_discount + new_tax
+    new_payable = quantize(units * new_unit_price - new_discount + new_tax, currency)
     if new_unit_price == line.unit_price:
         # Same price: exactly the money those units carried, remainders included
         # (a rounding cent goes to the tax, or to the discount, never below zero).

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db import DatabaseError, transaction
+from django.db import OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django_fsm import can_proceed
@@ -47,6 +47,7 @@ from payments.services import (
 ZERO = Decimal("0")
 AUTHORIZED_STATUSES = {"authorized", "partially_captured", "captured"}
 SWEEP_BATCH = 200
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL: NOWAIT found the row locked
 
 
 # Locking and reading -------------------------------------------------------------------
@@ -57,11 +58,13 @@ def lock_order(*, order_id: int, nowait: bool = True) -> Order:
     With `nowait`, a row someone else is changing is a 409 `order_busy`."""
     try:
         order = (
-            Order.objects.select_for_update(nowait=nowait)
+            Order.objects.select_for_update(nowait=nowait, of=("self",))
             .select_related("channel", "pickup_location")
             .get(pk=order_id)
         )
-    except DatabaseError as exc:
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            raise
         raise Conflict(
             "Someone else is changing this order right now; reload it and try again.",
             code=errors.ORDER_BUSY,
@@ -265,7 +268,7 @@ def order_open(*, order_id: int) -> Order | None:
     Skips an order someone holds the lock of, or that is no longer due."""
     with transaction.atomic():
         order = (
-            Order.objects.select_for_update(skip_locked=True)
+            Order.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("channel")
             .filter(
                 pk=order_id,
@@ -301,7 +304,7 @@ def orders_recheck_on_hold(*, limit: int = SWEEP_BATCH) -> int:
     )[:limit]:
         with transaction.atomic():
             order = (
-                Order.objects.select_for_update(skip_locked=True)
+                Order.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("channel")
                 .filter(pk=pk, status=Order.Status.ON_HOLD)
                 .first()
@@ -325,7 +328,7 @@ def orders_reauthorize_expiring(*, within: timedelta) -> int:
             continue
         with transaction.atomic():
             order = (
-                Order.objects.select_for_update(skip_locked=True)
+                Order.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("channel")
                 .filter(
                     pk=int(account.owner_id),

@@ -1,0 +1,195 @@
+"""Grace period, approval, hold and recheck, edits, POS."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from inventory import services as inventory_services
+from inventory.models import StockLevel
+from oms.models import Event
+from orders import services
+from orders.models import Order
+from orders.tasks import open_due_orders, reauthorize_expiring_payments, recheck_held_orders
+from payments.models import PaymentAccount
+from payments.services import payment_transaction_attempt, payment_transactions_due
+
+pytestmark = pytest.mark.django_db
+
+
+def events(order, name):
+    return list(Event.objects.filter(entity_id=str(order.pk), name=name))
+
+
+def grace_period_passes(order):
+    Order.objects.filter(pk=order.pk).update(grace_period_ends_at=timezone.now())
+
+
+def test_the_sweep_opens_orders_whose_grace_period_ended(place_order):
+    due, not_due = place_order(), place_order()
+    grace_period_passes(due)
+
+    opened = open_due_orders.delay().get()
+
+    due.refresh_from_db(), not_due.refresh_from_db()
+    assert opened == 1
+    assert (due.status, due.queue) == ("opened", "brokering")
+    assert not_due.status == "created"
+    assert events(due, "order.opened")[0].payload["queue"] == "brokering"
+
+
+def test_pre_orders_wait_in_their_parking(opened_order):
+    order = opened_order(order_type="pre_order", promise_date=timezone.now().date())
+
+    assert (order.status, order.queue) == ("opened", "pre_order")
+
+
+def test_an_order_above_the_value_limit_is_held_then_approved_on_recheck(
+    channel, opened_order
+):
+    channel.order_value_limit = Decimal("50.00")
+    channel.save()
+
+    order = opened_order()
+
+    assert order.status == "on_hold"
+    assert order.queue == ""
+    assert "above the limit" in order.hold_reasons[0]
+    assert events(order, "order.held")
+
+    channel.order_value_limit = Decimal("100.00")
+    channel.save()
+    assert recheck_held_orders.delay().get() == 1
+    order.refresh_from_db()
+    assert (order.status, order.queue, order.hold_reasons) == ("opened", "brokering", [])
+
+
+def test_blocked_domains_and_fraud_scores_hold_the_order(channel, opened_order):
+    channel.blocked_domains = ["fraud.example"]
+    channel.fraud_score_limit = Decimal("80")
+    channel.save()
+
+    order = opened_order(customer_email="x@FRAUD.example", fraud_score=Decimal("91.5"))
+
+    assert order.status == "on_hold"
+    assert len(order.hold_reasons) == 2
+
+
+def test_a_transient_authorization_failure_holds_the_order_until_the_retry_succeeds(
+    opened_order,
+):
+    order = opened_order(payment_token="tok_fail_once")
+    assert order.status == "on_hold"
+    assert order.hold_reasons == ["Payment is not authorized yet."]
+
+    later = timezone.now() + timedelta(hours=1)
+    for transaction_id in payment_transactions_due(now=later):
+        payment_transaction_attempt(transaction_id=transaction_id, now=later)
+    recheck_held_orders.delay().get()
+
+    order.refresh_from_db()
+    assert order.status == "opened"
+
+
+def test_a_csr_approves_a_held_order_with_a_comment(channel, opened_order, api_client_for):
+    channel.order_value_limit = Decimal("1.00")
+    channel.save()
+    order = opened_order()
+    csr = api_client_for("csr")
+
+    refused = csr.post(f"/api/v1/orders/{order.number}/approve", {}, format="json")
+    approved = csr.post(
+        f"/api/v1/orders/{order.number}/approve",
+        {"comment": "Known customer, called back."},
+        format="json",
+    )
+    again = csr.post(
+        f"/api/v1/orders/{order.number}/approve", {"comment": "twice"}, format="json"
+    )
+
+    assert refused.status_code == 400
+    assert approved.status_code == 200
+    assert approved.json()["status"] == "opened"
+    assert again.status_code == 409
+    timeline = csr.get(f"/api/v1/orders/{order.number}/timeline").json()
+    assert any(item.get("reason") == "Known customer, called back." for item in timeline)
+
+
+def test_an_order_is_editable_during_its_grace_period_only(place_order, api_client_for):
+    order = place_order()
+    csr = api_client_for("csr")
+
+    edited = csr.patch(
+        f"/api/v1/orders/{order.number}",
+        {"shipping_address": {"address_line1": "2 New Street", "city": "Leeds"}},
+        format="json",
+    )
+    grace_period_passes(order)
+    late = csr.patch(f"/api/v1/orders/{order.number}", {"notes": "late"}, format="json")
+
+    assert edited.status_code == 200
+    assert edited.json()["shipping_address"]["city"] == "Leeds"
+    assert late.status_code == 409
+    assert late.json()["type"] == "grace_period_over"
+
+
+def test_editing_lines_authorizes_the_new_total(place_order, api_client_for):
+    order = place_order()
+
+    response = api_client_for("csr").patch(
+        f"/api/v1/orders/{order.number}",
+        {"lines": [{"sku": "SKU-C", "quantity": 3, "unit_price": "30.00", "tax": "9.00"}]},
+        format="json",
+    )
+
+    assert response.status_code == 200, response.json()
+    assert Decimal(response.json()["total"]) == Decimal("104.50")
+    account = services.order_account(order)
+    assert account.authorized_amount - account.voided_amount == Decimal("104.50")
+
+
+def test_a_pos_order_is_captured_taken_from_stock_and_completed(place_order, store):
+    product = inventory_services.product_create(sku="SKU-POS", name="Till item")
+    inventory_services.adjustment_create(
+        location=store, product=product, quantity=5, reason="found"
+    )
+
+    order = place_order(
+        order_type="pos",
+        pickup_location=store.code,
+        shipping_price=Decimal("0"),
+        shipping_tax=Decimal("0"),
+        lines=[
+            services_line("SKU-POS", 2, "4.00"),
+        ],
+    )
+
+    assert order.status == "completed"
+    assert order.lines.get().quantity_fulfilled == 2
+    account = services.order_account(order)
+    assert account.captured_amount == Decimal("8.00")
+    assert StockLevel.objects.get(location=store, product=product).on_hand == 3
+    assert events(order, "order.completed")
+
+
+def services_line(sku, quantity, price):
+    from orders.intake import LineInput
+
+    return LineInput(sku=sku, quantity=quantity, unit_price=Decimal(price))
+
+
+def test_a_failed_reauthorization_puts_the_order_on_hold(opened_order):
+    order = opened_order()
+    account = services.order_account(order)
+    # The authorization is about to lapse and the card no longer works.
+    PaymentAccount.objects.filter(pk=account.pk).update(
+        authorization_expires_at=timezone.now() + timedelta(hours=2),
+        payment_token="tok_decline",
+    )
+
+    assert reauthorize_expiring_payments.delay().get() == 1
+
+    order.refresh_from_db()
+    assert order.status == "on_hold"
+    assert "Re-authorization" in order.hold_reasons[0]
