@@ -1,0 +1,127 @@
+"""Item swaps: the price difference is authorized first or given back."""
+
+from decimal import Decimal
+
+import pytest
+
+from oms.models import Event
+from orders import services
+from payments.models import PaymentAccount
+
+pytestmark = pytest.mark.django_db
+
+D = Decimal
+
+
+def line_of(order, sku):
+    return order.lines.get(sku=sku)
+
+
+def swap(api, order, **body):
+    return api.post(
+        f"/api/v1/orders/{order.number}/swap-items",
+        {"reason": "Colour out of stock", **body},
+        format="json",
+    )
+
+
+def test_a_swap_at_the_same_price_replaces_the_units_and_moves_no_money(
+    opened_order, api_client_for
+):
+    order = opened_order()
+    line_a = line_of(order, "SKU-A")
+
+    response = swap(api_client_for("csr"), order, line_id=line_a.pk, new_sku="SKU-C", quantity=2)
+
+    assert response.status_code == 200, response.json()
+    new_line = response.json()
+    assert (new_line["sku"], new_line["quantity"], new_line["status"]) == ("SKU-C", 2, "open")
+    assert new_line["swapped_from"] == line_a.pk
+    line_a.refresh_from_db()
+    assert line_a.status == "cancelled"
+    account = services.order_account(order)
+    assert (account.authorized_amount, account.voided_amount) == (D("55.00"), D("0"))
+    order.refresh_from_db()
+    assert (order.total, order.queue) == (D("77.00"), "brokering")
+    event = Event.objects.get(name="order.items_swapped", entity_id=str(order.pk))
+    assert event.payload["price_difference"] == "0.00"
+
+
+def test_a_cheaper_item_voids_the_difference(opened_order, api_client_for):
+    order = opened_order()
+    line_b = line_of(order, "SKU-B")
+
+    response = swap(
+        api_client_for("csr"), order,
+        line_id=line_b.pk, new_sku="SKU-D", quantity=1, new_unit_price="20.00",
+    )
+
+    assert response.status_code == 200
+    # 25.00 + 2.50 tax → 20.00 + 2.00 tax
+    assert services.order_account(order).voided_amount == D("5.50")
+
+
+def test_a_dearer_item_is_authorized_first(opened_order, api_client_for):
+    order = opened_order()
+    line_b = line_of(order, "SKU-B")
+
+    response = swap(
+        api_client_for("csr"), order,
+        line_id=line_b.pk, new_sku="SKU-D", quantity=1, new_unit_price="30.00",
+    )
+
+    assert response.status_code == 200
+    assert services.order_account(order).authorized_amount == D("55.00") + D("5.50")
+
+
+def test_a_declined_extra_authorization_refuses_the_swap_and_changes_nothing(
+    opened_order, api_client_for
+):
+    order = opened_order()
+    line_b = line_of(order, "SKU-B")
+    # The customer's card stops working after the order was placed.
+    PaymentAccount.objects.filter(pk=services.order_account(order).pk).update(
+        payment_token="tok_decline"
+    )
+
+    response = swap(
+        api_client_for("csr"), order,
+        line_id=line_b.pk, new_sku="SKU-D", quantity=1, new_unit_price="30.00",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["type"] == "payment_declined"
+    assert order.lines.count() == 2
+    line_b.refresh_from_db()
+    assert line_b.quantity_open == 1
+    assert not Event.objects.filter(name="order.items_swapped").exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"new_sku": "NOPE", "quantity": 1}, "new_sku"),
+        ({"new_sku": "SKU-B", "quantity": 1}, "new_sku"),
+        ({"new_sku": "SKU-C", "quantity": 1, "new_unit_price": "1.001"}, "new_unit_price"),
+    ],
+)
+def test_bad_swaps_are_refused_with_field_errors(opened_order, api_client_for, body, field):
+    order = opened_order()
+    line_b = line_of(order, "SKU-B")
+
+    response = swap(api_client_for("csr"), order, line_id=line_b.pk, **body)
+
+    assert response.status_code == 400
+    assert field in response.json()["errors"]
+
+
+def test_a_cancelled_order_cannot_swap(opened_order, api_client_for):
+    order = opened_order()
+    services.order_cancel(order=order, actor=None, reason="r")
+
+    response = swap(
+        api_client_for("csr"), order,
+        line_id=line_of(order, "SKU-A").pk, new_sku="SKU-C", quantity=1,
+    )
+
+    assert response.status_code == 409
