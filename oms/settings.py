@@ -173,7 +173,10 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
-CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "oms")
+# Parallel test workers (pytest-xdist) each get their own queue and test database.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "oms") + (
+    f"-{os.environ['PYTEST_XDIST_WORKER']}" if os.environ.get("PYTEST_XDIST_WORKER") else ""
+)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
@@ -188,6 +191,8 @@ CELERY_BEAT_SCHEDULE = {
 
 # Events and webhooks ----------------------------------------------------------------
 OMS_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("OMS_WEBHOOK_TIMEOUT_SECONDS", "10"))
+# How long a worker holds a delivery while posting it; a killed worker's claim expires.
+OMS_WEBHOOK_CLAIM_SECONDS = int(os.environ.get("OMS_WEBHOOK_CLAIM_SECONDS", "120"))
 # Delay before attempt n+1 (seconds); the sum is a little over 24 hours, then `failed`.
 OMS_WEBHOOK_BACKOFF_SECONDS = [
     30, 120, 600, 1800, 3600, 7200, 14400, 21600, 21600, 21600,
@@ -232,3 +237,11 @@ CELERY_BEAT_SCHEDULE["payments.retry_due_transactions"] = {
     "task": "payments.retry_due_transactions",
     "schedule": timedelta(seconds=10),
 }
+# Named API enums: "status" means different things in different apps. Payment
+# transactions share pending/succeeded/failed with webhook deliveries.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "PaymentAccountStatusEnum": "payments.models.AccountStatus",
+        "ProcessingStatusEnum": "payments.models.TransactionStatus",
+    }
+)

@@ -16,7 +16,6 @@ from oms.errors import ApplicationError, Conflict
 from oms.models import WebhookDelivery, WebhookSubscription
 from oms.queueing import enqueue_on_commit
 
-CLAIM_SECONDS = 120
 USER_AGENT = "OMS-Webhooks/1.0"
 
 
@@ -102,7 +101,7 @@ def _claim(delivery_id: int) -> WebhookDelivery | None:
             return None
         if delivery.claimed_until and delivery.claimed_until > now:
             return None
-        delivery.claimed_until = now + timedelta(seconds=CLAIM_SECONDS)
+        delivery.claimed_until = now + timedelta(seconds=settings.OMS_WEBHOOK_CLAIM_SECONDS)
         delivery.save(update_fields=["claimed_until"])
     return delivery
 
