@@ -245,6 +245,11 @@ class PaymentTransaction(FSMModelMixin, models.Model):
             models.Index(
                 fields=["account", "kind", "status"], name="payment_txn_account_idx"
             ),
+            models.Index(
+                fields=["id"],
+                name="payment_transaction_failed_idx",
+                condition=Q(status="failed"),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -95,3 +95,11 @@ def payment_account_refundable(*, account: PaymentAccount) -> Decimal:
     """What may still be refunded: captured less refunded less pending refunds."""
     pending = _pending_total(account, PaymentTransaction.Kind.REFUND)
     return account.captured_amount - account.refunded_amount - pending
+
+
+def payment_transaction_get(*, transaction_id: int) -> PaymentTransaction | None:
+    return (
+        PaymentTransaction.objects.select_related("account")
+        .filter(pk=transaction_id)
+        .first()
+    )

@@ -1,0 +1,74 @@
+"""Payments pages: an account with its transactions, the transactions that need a
+look, and the Retry button (the same service as the API)."""
+
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views import View
+from django.views.generic import TemplateView
+
+from oms.backoffice.access import RoleRequiredMixin, run_action
+from oms.roles import Role
+from payments import selectors, services
+from payments.models import PaymentTransaction
+
+READ_ROLES = (Role.CSR,)
+RETRY_ROLES = (Role.CSR,)
+
+
+class AccountDetailView(RoleRequiredMixin, TemplateView):
+    template_name = "payments/account_detail.html"
+    allowed_roles = READ_ROLES
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        account = selectors.payment_account_get(account_id=kwargs["pk"])
+        if account is None:
+            raise Http404("No such payment account.")
+        context["account"] = account
+        return context
+
+
+class TransactionListView(RoleRequiredMixin, TemplateView):
+    """Transactions newest first, by default the failed ones."""
+
+    template_name = "payments/transaction_list.html"
+    allowed_roles = READ_ROLES
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        status = self.request.GET.get("status", PaymentTransaction.Status.FAILED)
+        if status not in PaymentTransaction.Status.values:
+            status = ""
+        transactions = selectors.payment_transaction_list(status=status)
+        context["page"] = Paginator(transactions, 50).get_page(
+            self.request.GET.get("page")
+        )
+        context["status"] = status
+        context["statuses"] = PaymentTransaction.Status.choices
+        return context
+
+
+class TransactionRetryView(RoleRequiredMixin, View):
+    allowed_roles = RETRY_ROLES
+
+    def post(self, request, pk: int):
+        transaction = get_object_or_404(PaymentTransaction, pk=pk)
+        next_url = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(
+            next_url,
+            allowed_hosts={request.get_host()},
+            require_https=request.is_secure(),
+        ):
+            next_url = reverse("payments:account-detail", args=[transaction.account_id])
+        return run_action(
+            request,
+            lambda: services.payment_transaction_retry(
+                transaction=transaction, actor=request.user
+            ),
+            success=f"{transaction.get_kind_display()} #{transaction.pk} retried; "
+            "see its status below.",
+            redirect_to=next_url,
+        )

@@ -1,0 +1,84 @@
+"""The built-in test gateway: outcomes by token, its own idempotency ledger."""
+
+from decimal import Decimal
+
+import pytest
+
+from payments.models import TestProviderOperation
+from payments.providers import get_provider
+
+pytestmark = pytest.mark.django_db
+
+OPERATIONS = ["authorize", "capture", "refund", "void"]
+
+
+def call(operation: str, token: str, key: str, amount: str = "10.00"):
+    provider = get_provider("test")
+    arguments = {
+        "amount": Decimal(amount),
+        "currency": "USD",
+        "payment_token": token,
+        "idempotency_key": key,
+    }
+    if operation != "authorize":
+        arguments["provider_reference"] = "test_authorize_x"
+    return getattr(provider, operation)(**arguments)
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+@pytest.mark.parametrize("token", ["tok_approve", "any-other-token"])
+def test_approve_succeeds_and_a_replay_returns_the_same_reference(operation, token):
+    first = call(operation, token, "k1")
+    replay = call(operation, token, "k1")
+
+    assert first.success and replay.success
+    assert first.provider_reference.startswith(f"test_{operation}_")
+    assert replay.provider_reference == first.provider_reference
+    assert TestProviderOperation.objects.get(idempotency_key="k1").attempts == 1
+
+
+def test_decline_refuses_authorizations_for_good():
+    first = call("authorize", "tok_decline", "k1")
+    again = call("authorize", "tok_decline", "k1")
+
+    assert not first.success and not first.transient
+    assert not again.success and not again.transient
+    assert first.error == "Card declined."
+    assert call("capture", "tok_decline", "k2").success
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_fail_once_fails_transiently_once_per_key(operation):
+    first = call(operation, "tok_fail_once", "k1")
+    second = call(operation, "tok_fail_once", "k1")
+    other_key = call(operation, "tok_fail_once", "k2")
+
+    assert (first.success, first.transient) == (False, True)
+    assert second.success
+    assert (other_key.success, other_key.transient) == (False, True)
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_timeout_times_out_twice_per_key_then_succeeds(operation):
+    outcomes = [call(operation, "tok_timeout", "k1") for _ in range(3)]
+
+    assert [o.success for o in outcomes] == [False, False, True]
+    assert all(o.transient for o in outcomes[:2])
+    assert outcomes[0].error == "Gateway timed out."
+
+
+def test_refund_fail_refuses_refunds_only():
+    refund = call("refund", "tok_refund_fail", "k1")
+
+    assert not refund.success and not refund.transient
+    assert call("authorize", "tok_refund_fail", "k2").success
+    assert call("capture", "tok_refund_fail", "k3").success
+
+
+def test_a_key_reused_for_another_amount_is_refused():
+    call("capture", "tok_approve", "k1", amount="10.00")
+
+    other = call("capture", "tok_approve", "k1", amount="11.00")
+
+    assert not other.success and not other.transient
+    assert "Idempotency key" in other.error
