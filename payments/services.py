@@ -137,7 +137,9 @@ def _new_transaction(
     reason: str = "",
     renews_amount: Decimal = Decimal("0"),
 ) -> PaymentTransaction:
-    return PaymentTransaction.objects.create(
+    """A pending transaction, not saved yet: `_attempt` inserts it with the outcome
+    of its first provider call (one write instead of two)."""
+    return PaymentTransaction(
         account=account,
         kind=kind,
         amount=amount,
@@ -197,9 +199,20 @@ def _call_provider(account: PaymentAccount, txn: PaymentTransaction) -> Provider
         )
 
 
+def _transition(
+    txn: PaymentTransaction, name: str, *, actor=None, reason: str = ""
+) -> None:
+    # A transaction inserted with its first outcome was never seen pending by
+    # anyone: only the changes of saved ones go to the transition log.
+    if txn.pk is None:
+        getattr(txn, name)()
+    else:
+        apply_transition(txn, name, actor=actor, reason=reason)
+
+
 def _attempt(*, account: PaymentAccount, txn: PaymentTransaction, actor=None) -> None:
-    """Call the provider once for a pending transaction and record the outcome.
-    The caller holds the account lock."""
+    """Call the provider once for a pending transaction (saved or new) and record
+    the outcome. The caller holds the account lock."""
     result = _call_provider(account, txn)
     txn.attempts += 1
     txn.attempts_left = max(txn.attempts_left - 1, 0)
@@ -207,7 +220,7 @@ def _attempt(*, account: PaymentAccount, txn: PaymentTransaction, actor=None) ->
     if result.success:
         txn.provider_reference = result.provider_reference
         txn.next_retry_at = None
-        apply_transition(txn, "succeed", actor=actor)
+        _transition(txn, "succeed", actor=actor)
         txn.save()
         _apply_success(account=account, txn=txn, actor=actor)
     elif result.transient and txn.attempts_left > 0:
@@ -217,7 +230,7 @@ def _attempt(*, account: PaymentAccount, txn: PaymentTransaction, actor=None) ->
         txn.save()
     else:
         txn.next_retry_at = None
-        apply_transition(txn, "fail", actor=actor, reason=result.error)
+        _transition(txn, "fail", actor=actor, reason=result.error)
         txn.save()
         _apply_failure(account=account, txn=txn, actor=actor)
 
@@ -375,16 +388,16 @@ def payment_account_open(
                 )
             return existing
         try:
-            with transaction.atomic():
-                account = PaymentAccount.objects.create(
-                    owner_type=owner_type,
-                    owner_id=owner_id,
-                    currency=currency,
-                    channel=channel or "",
-                    provider=provider,
-                    payment_token=payment_token,
-                )
+            account = PaymentAccount.objects.create(
+                owner_type=owner_type,
+                owner_id=owner_id,
+                currency=currency,
+                channel=channel or "",
+                provider=provider,
+                payment_token=payment_token,
+            )
         except IntegrityError:
+            # Raised out of this block, which rolls back to its savepoint.
             raise Conflict(
                 f"A payment account for {owner_type} {owner_id} is being opened "
                 "right now; try again.",
@@ -554,6 +567,7 @@ def payment_refund(
                 reference=reference,
             )
             if asynchronous:
+                txn.save()
                 enqueue_on_commit(tasks.attempt_transaction, txn.pk)
             else:
                 _attempt(account=locked, txn=txn)

@@ -18,7 +18,8 @@ money again, and attempts are counted across processes.
 import uuid
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection
+from django.utils import timezone
 
 from payments.models import TestProviderOperation
 from payments.providers.base import PaymentProvider, ProviderResult
@@ -64,41 +65,79 @@ class TestProvider(PaymentProvider):
         payment_token: str,
         idempotency_key: str,
     ) -> ProviderResult:
-        with transaction.atomic():
-            record, _ = TestProviderOperation.objects.select_for_update().get_or_create(
-                idempotency_key=idempotency_key,
-                defaults={
-                    "operation": operation,
-                    "payment_token": payment_token,
-                    "amount": amount,
-                    "currency": currency,
-                },
+        record = self._count_attempt(
+            operation, amount, currency, payment_token, idempotency_key
+        )
+        same_request = (record["operation"], record["currency"]) == (
+            operation,
+            currency,
+        ) and Decimal(str(record["amount"])) == amount
+        if not same_request:
+            return ProviderResult(
+                success=False,
+                error="Idempotency key already used for another operation.",
             )
-            if (record.operation, record.amount, record.currency) != (
-                operation,
-                amount,
-                currency,
-            ):
-                return ProviderResult(
-                    success=False,
-                    error="Idempotency key already used for another operation.",
-                )
-            if record.outcome == TestProviderOperation.Outcome.SUCCEEDED:
-                return ProviderResult(
-                    success=True, provider_reference=record.provider_reference
-                )
-            record.attempts += 1
-            result = self._decide(operation, payment_token, record.attempts)
-            if result.success:
-                record.outcome = TestProviderOperation.Outcome.SUCCEEDED
-                record.provider_reference = f"test_{operation}_{uuid.uuid4().hex[:16]}"
-                result = ProviderResult(
-                    success=True, provider_reference=record.provider_reference
-                )
-            elif not result.transient:
-                record.outcome = TestProviderOperation.Outcome.REFUSED
-            record.save()
-            return result
+        if record["outcome"] == TestProviderOperation.Outcome.SUCCEEDED:
+            return ProviderResult(
+                success=True, provider_reference=record["provider_reference"]
+            )
+        result = self._decide(operation, payment_token, record["attempts"])
+        if result.success:
+            reference = f"test_{operation}_{uuid.uuid4().hex[:16]}"
+            self._settle(
+                record["id"], TestProviderOperation.Outcome.SUCCEEDED, reference
+            )
+            return ProviderResult(success=True, provider_reference=reference)
+        if not result.transient:
+            self._settle(record["id"], TestProviderOperation.Outcome.REFUSED, "")
+        return result
+
+    @staticmethod
+    def _count_attempt(
+        operation: str,
+        amount: Decimal,
+        currency: str,
+        payment_token: str,
+        idempotency_key: str,
+    ) -> dict:
+        """Record one more attempt for the key, creating its row on the first, in
+        one statement (concurrent calls with one key count each attempt once). An
+        operation that succeeded counts no more attempts: it is only replayed."""
+        table = TestProviderOperation._meta.db_table
+        now = timezone.now()
+        sql = f"""
+            INSERT INTO {table} (idempotency_key, operation, payment_token, amount,
+                currency, attempts, outcome, provider_reference, created_at,
+                updated_at)
+            VALUES (%s, %s, %s, %s, %s, 1, %s, '', %s, %s)
+            ON CONFLICT (idempotency_key) DO UPDATE SET
+                attempts = CASE WHEN {table}.outcome = %s THEN {table}.attempts
+                    ELSE {table}.attempts + 1 END,
+                updated_at = EXCLUDED.updated_at
+            RETURNING id, operation, amount, currency, attempts, outcome,
+                provider_reference
+        """
+        params = [
+            idempotency_key,
+            operation,
+            payment_token,
+            amount,
+            currency,
+            TestProviderOperation.Outcome.PENDING,
+            now,
+            now,
+            TestProviderOperation.Outcome.SUCCEEDED,
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            columns = [column[0] for column in cursor.description]
+            return dict(zip(columns, cursor.fetchone(), strict=True))
+
+    @staticmethod
+    def _settle(record_id: int, outcome: str, reference: str) -> None:
+        TestProviderOperation.objects.filter(pk=record_id).update(
+            outcome=outcome, provider_reference=reference, updated_at=timezone.now()
+        )
 
     @staticmethod
     def _decide(operation: str, token: str, attempt: int) -> ProviderResult:
