@@ -75,7 +75,7 @@ class SwapForm(forms.Form):
         label="New unit price",
         help_text="Empty keeps the current price.",
     )
-    reason = forms.CharField(max_length=2000, label="Reason")
+    reason = forms.CharField(max_length=2000, label="Swap reason")
 
     def __init__(self, *args, order: Order, **kwargs):
         super().__init__(*args, **kwargs)

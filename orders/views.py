@@ -11,6 +11,7 @@ from django_fsm import TransitionNotAllowed
 
 from oms.backoffice.access import RoleRequiredMixin, run_action
 from oms.errors import ApplicationError
+from oms.services.transitions import allowed_transitions
 from oms.roles import Role
 from orders import selectors, services
 from orders.forms import OrderEditForm, OrderFilterForm, SwapForm
@@ -43,8 +44,7 @@ class OrderListView(RoleRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         form = OrderFilterForm(self.request.GET or None)
-        filters = {k: v for k, v in self.request.GET.items() if v and k != "page"}
-        page = Paginator(selectors.order_list(filters=filters), PAGE_SIZE).get_page(
+        page = Paginator(selectors.order_list(filters=self.request.GET), PAGE_SIZE).get_page(
             self.request.GET.get("page")
         )
         query = self.request.GET.copy()
@@ -106,15 +106,15 @@ class OrderDetailView(RoleRequiredMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         order = selectors.order_get(number=self.kwargs["number"])
         lines = list(order.lines.all())
-        can_change = order.status in (
-            Order.Status.CREATED,
-            Order.Status.OPENED,
-            Order.Status.ON_HOLD,
-            Order.Status.IN_FULFILLMENT,
+        allowed = set(allowed_transitions(order))
+        cancellable = "cancel" in allowed and any(
+            line.quantity_cancellable for line in lines
         )
-        cancellable = can_change and any(line.quantity_cancellable for line in lines)
         shipped = any(
             line.quantity_fulfilled or line.quantity_returned for line in lines
+        )
+        credited = sum(
+            (line.credited_amount for line in lines), order.shipping_credited
         )
         context.update(
             order=order,
@@ -122,13 +122,12 @@ class OrderDetailView(RoleRequiredMixin, TemplateView):
             account=order_account(order),
             timeline=selectors.order_timeline(order=order),
             can_edit=order.in_grace_period,
-            can_approve=order.status == Order.Status.ON_HOLD,
+            can_approve="approve" in allowed,
             can_cancel=cancellable and not shipped,
             can_cancel_items=cancellable,
             swap_form=SwapForm(order=order) if cancellable else None,
-            credited=sum(
-                (line.credited_amount for line in lines), order.shipping_credited
-            ),
+            credited=credited,
+            net=order.total - credited,
         )
         return context
 
