@@ -245,3 +245,24 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
         "ProcessingStatusEnum": "payments.models.TransactionStatus",
     }
 )
+
+# Orders -----------------------------------------------------------------------------
+CELERY_BEAT_SCHEDULE.update(
+    {
+        # Open (or hold) orders whose grace period ended.
+        "orders.open_due_orders": {
+            "task": "orders.open_due_orders",
+            "schedule": timedelta(seconds=30),
+        },
+        # Approve held orders whose approval rules now pass.
+        "orders.recheck_held_orders": {
+            "task": "orders.recheck_held_orders",
+            "schedule": timedelta(minutes=5),
+        },
+        # Re-authorize payments that lapse within a day; failure → on hold.
+        "orders.reauthorize_expiring_payments": {
+            "task": "orders.reauthorize_expiring_payments",
+            "schedule": timedelta(hours=1),
+        },
+    }
+)
