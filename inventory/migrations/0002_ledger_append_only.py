@@ -6,7 +6,8 @@ from django.db import migrations
 CREATE = """
 CREATE OR REPLACE FUNCTION inventory_ledger_append_only() RETURNS trigger AS $$
 BEGIN
-  RAISE EXCEPTION 'inventory_inventorytransaction is append-only';
+  RAISE EXCEPTION 'inventory_inventorytransaction is append-only'
+    USING ERRCODE = 'integrity_constraint_violation';
 END;
 $$ LANGUAGE plpgsql;
 CREATE TRIGGER inventory_ledger_no_update

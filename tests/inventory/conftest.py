@@ -16,9 +16,7 @@ def make_location(db):
     def make(code: str | None = None, **fields) -> Location:
         fields.setdefault("name", f"Location {code}")
         fields.setdefault("type", Location.Type.STORE)
-        return services.location_create(
-            code=code or f"LOC-{next(_numbers)}", **fields
-        )
+        return services.location_create(code=code or f"LOC-{next(_numbers)}", **fields)
 
     return make
 

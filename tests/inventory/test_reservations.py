@@ -22,7 +22,11 @@ def test_reserving_lowers_available_but_not_on_hand(store, product, receive):
     receive(store, product, 10)
 
     services.reservation_create(
-        location=store, product=product, quantity=4, owner_type="order_line", owner_id="1"
+        location=store,
+        product=product,
+        quantity=4,
+        owner_type="order_line",
+        owner_id="1",
     )
 
     stock = level(store, product)
