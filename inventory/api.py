@@ -58,12 +58,16 @@ def ensure_location_access(user, location: Location) -> None:
 class SkuField(serializers.SlugRelatedField):
     def __init__(self, **kwargs):
         kwargs.setdefault("queryset", Product.objects.all())
+        kwargs.setdefault("error_messages", {"does_not_exist": "Unknown SKU {value}."})
         super().__init__(slug_field="sku", **kwargs)
 
 
 class LocationCodeField(serializers.SlugRelatedField):
     def __init__(self, **kwargs):
         kwargs.setdefault("queryset", Location.objects.all())
+        kwargs.setdefault(
+            "error_messages", {"does_not_exist": "Unknown location {value}."}
+        )
         super().__init__(slug_field="code", **kwargs)
 
 
