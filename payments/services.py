@@ -199,20 +199,31 @@ def _call_provider(account: PaymentAccount, txn: PaymentTransaction) -> Provider
         )
 
 
-def _transition(
-    txn: PaymentTransaction, name: str, *, actor=None, reason: str = ""
-) -> None:
-    # A transaction inserted with its first outcome was never seen pending by
-    # anyone: only the changes of saved ones go to the transition log.
-    if txn.pk is None:
-        getattr(txn, name)()
+def _transition(instance, name: str, *, actor=None, reason: str = "") -> None:
+    # A row inserted with the outcome of its first provider call was never seen in
+    # its earlier state by anyone: only changes of saved rows go to the log.
+    if instance.pk is None:
+        getattr(instance, name)()
     else:
-        apply_transition(txn, name, actor=actor, reason=reason)
+        apply_transition(instance, name, actor=actor, reason=reason)
+
+
+def _save(account: PaymentAccount, txn: PaymentTransaction, *fields: str) -> None:
+    """Write the account (insert when new, else `fields`) and then the transaction,
+    so a new account and its first transaction each take one INSERT."""
+    if account.pk is None:
+        account.save()
+    elif fields:
+        account.save(update_fields=[*fields, "updated_at"])
+    txn.account = account
+    txn.save()
 
 
 def _attempt(*, account: PaymentAccount, txn: PaymentTransaction, actor=None) -> None:
-    """Call the provider once for a pending transaction (saved or new) and record
-    the outcome. The caller holds the account lock."""
+    """Call the provider once for a pending transaction and record the outcome.
+    The caller holds the account lock. Account and transaction may still be
+    unsaved (a new account's first authorization): they are then inserted once,
+    with the outcome."""
     result = _call_provider(account, txn)
     txn.attempts += 1
     txn.attempts_left = max(txn.attempts_left - 1, 0)
@@ -221,17 +232,15 @@ def _attempt(*, account: PaymentAccount, txn: PaymentTransaction, actor=None) ->
         txn.provider_reference = result.provider_reference
         txn.next_retry_at = None
         _transition(txn, "succeed", actor=actor)
-        txn.save()
         _apply_success(account=account, txn=txn, actor=actor)
     elif result.transient and txn.attempts_left > 0:
         backoff = settings.OMS_PAYMENT_RETRY_BACKOFF_SECONDS
         step = min(len(backoff) - txn.attempts_left, len(backoff) - 1)
         txn.next_retry_at = timezone.now() + timedelta(seconds=backoff[max(step, 0)])
-        txn.save()
+        _save(account, txn)
     else:
         txn.next_retry_at = None
         _transition(txn, "fail", actor=actor, reason=result.error)
-        txn.save()
         _apply_failure(account=account, txn=txn, actor=actor)
 
 
@@ -251,7 +260,7 @@ def _apply_success(
 ) -> None:
     field = AMOUNT_FIELDS[txn.kind]
     setattr(account, field, getattr(account, field) + txn.amount)
-    changed = [field, "updated_at"]
+    changed = [field, "status"]
     if txn.kind == Kind.AUTHORIZE:
         # A reauthorization replaces what was left of the expiring authorization.
         account.voided_amount += txn.renews_amount
@@ -261,8 +270,8 @@ def _apply_success(
             )
             account.authorization_expires_at = timezone.now() + timedelta(days=ttl)
         changed += ["voided_amount", "authorization_expires_at"]
-    _settle_status(account, actor=actor, reason=f"{txn.kind} #{txn.pk}")
-    account.save(update_fields=[*changed, "status"])
+    _settle_status(account, actor=actor, reason=f"{txn.kind} {txn.idempotency_key}")
+    _save(account, txn, *changed)
     name, total_key = SUCCESS_EVENTS[txn.kind]
     payload = _event_payload(account, txn)
     payload[total_key] = money.quantize(getattr(account, field), account.currency)
@@ -275,7 +284,7 @@ def _settle_status(account: PaymentAccount, *, actor=None, reason: str = "") -> 
     """Move the account to the status its amounts call for, through the one
     transition that leads there from where it is."""
     if account.status == AccountStatus.PENDING_AUTHORIZATION:
-        apply_transition(account, "authorize", actor=actor, reason=reason)
+        _transition(account, "authorize", actor=actor, reason=reason)
     target = account.settled_status()
     if target != account.status:
         name = next(
@@ -283,18 +292,20 @@ def _settle_status(account: PaymentAccount, *, actor=None, reason: str = "") -> 
             for t in account.get_available_status_transitions()
             if t.target == target
         )
-        apply_transition(account, name, actor=actor, reason=reason)
+        _transition(account, name, actor=actor, reason=reason)
 
 
 def _apply_failure(
     *, account: PaymentAccount, txn: PaymentTransaction, actor=None
 ) -> None:
+    changed = []
     if (
         txn.kind == Kind.AUTHORIZE
         and account.status == AccountStatus.PENDING_AUTHORIZATION
     ):
-        apply_transition(account, "fail_authorization", actor=actor, reason=txn.error)
-        account.save(update_fields=["status", "updated_at"])
+        _transition(account, "fail_authorization", actor=actor, reason=txn.error)
+        changed.append("status")
+    _save(account, txn, *changed)
     payload = _event_payload(account, txn)
     payload.update(error=txn.error, attempts=txn.attempts)
     record_event(FAILURE_EVENTS[txn.kind], account, payload)
@@ -360,7 +371,10 @@ def payment_account_open(
     (the caller's transaction rolls back too). A transient failure keeps the account
     `pending_authorization` with its authorization pending, retried by the sweep.
     Locks: the owner's account row if it exists; the unique (owner_type, owner_id)
-    constraint refuses a second account opened at the same moment.
+    constraint refuses a second account opened at the same moment. Inside a caller's
+    transaction it takes no savepoint of its own (the new account and its first
+    transaction are each inserted once, with the provider's answer): any refusal
+    leaves the caller's transaction to be rolled back.
     """
     owner_id = str(owner_id)
     _require_text(owner_type=owner_type, owner_id=owner_id, payment_token=payment_token)
@@ -368,7 +382,9 @@ def payment_account_open(
     amount = money.require_positive_amount(amount, currency)
     provider = provider_name_for_channel(channel)
     key = initial_authorization_key(owner_type=owner_type, owner_id=owner_id)
-    with transaction.atomic():
+    # No savepoint of its own: a refusal is meant to roll back the caller's whole
+    # transaction (an order is not taken without its payment).
+    with transaction.atomic(savepoint=False):
         existing = (
             PaymentAccount.objects.select_for_update()
             .filter(owner_type=owner_type, owner_id=owner_id)
@@ -387,22 +403,14 @@ def payment_account_open(
                     code=errors.ACCOUNT_EXISTS,
                 )
             return existing
-        try:
-            account = PaymentAccount.objects.create(
-                owner_type=owner_type,
-                owner_id=owner_id,
-                currency=currency,
-                channel=channel or "",
-                provider=provider,
-                payment_token=payment_token,
-            )
-        except IntegrityError:
-            # Raised out of this block, which rolls back to its savepoint.
-            raise Conflict(
-                f"A payment account for {owner_type} {owner_id} is being opened "
-                "right now; try again.",
-                code=errors.ACCOUNT_EXISTS,
-            ) from None
+        account = PaymentAccount(
+            owner_type=owner_type,
+            owner_id=owner_id,
+            currency=currency,
+            channel=channel or "",
+            provider=provider,
+            payment_token=payment_token,
+        )
         txn = _new_transaction(
             account=account,
             kind=Kind.AUTHORIZE,
@@ -410,7 +418,16 @@ def payment_account_open(
             idempotency_key=key,
             reference=INITIAL_AUTHORIZATION,
         )
-        _attempt(account=account, txn=txn)
+        try:
+            _attempt(account=account, txn=txn)
+        except IntegrityError as exc:
+            if "payment_account_one_per_owner" not in str(exc):
+                raise
+            raise Conflict(
+                f"A payment account for {owner_type} {owner_id} was opened at the "
+                "same moment.",
+                code=errors.ACCOUNT_EXISTS,
+            ) from None
         _raise_if_declined(txn)
     return account
 
@@ -567,7 +584,7 @@ def payment_refund(
                 reference=reference,
             )
             if asynchronous:
-                txn.save()
+                _save(locked, txn)
                 enqueue_on_commit(tasks.attempt_transaction, txn.pk)
             else:
                 _attempt(account=locked, txn=txn)

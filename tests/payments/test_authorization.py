@@ -5,6 +5,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from oms.errors import ApplicationError, Conflict
@@ -57,8 +58,9 @@ def test_channel_chooses_the_provider_and_an_unknown_one_is_refused(settings):
     assert not PaymentAccount.objects.exists()
 
 
-def test_a_declined_authorization_raises_and_leaves_nothing(open_account, events_of):
-    with pytest.raises(PaymentDeclined) as declined:
+def test_a_declined_authorization_raises_and_leaves_nothing(open_account):
+    # The caller's transaction (order intake) rolls back with the refusal.
+    with pytest.raises(PaymentDeclined) as declined, transaction.atomic():
         open_account(token="tok_decline", owner_id="O-declined")
 
     assert declined.value.code == "payment_declined"
@@ -94,10 +96,11 @@ def test_opening_again_returns_the_same_account_without_a_second_authorization(
 def test_opening_again_with_another_amount_is_a_conflict(open_account):
     open_account(owner_id="O-8", amount="80.00")
 
-    with pytest.raises(Conflict) as conflict:
+    with pytest.raises(Conflict) as conflict, transaction.atomic():
         open_account(owner_id="O-8", amount="90.00")
 
     assert conflict.value.code == "idempotency_key_reused"
+    assert PaymentAccount.objects.get(owner_id="O-8").authorized_amount == 80
 
 
 @pytest.mark.parametrize(
