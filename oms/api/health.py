@@ -15,10 +15,14 @@ def _database() -> str:
     return "ok"
 
 
+# Each probe opens its own broker connection rather than the app's shared pool, so a
+# failed probe never leaves a broken connection behind for the task producers.
+
+
 def _broker() -> str:
     if settings.CELERY_EMBEDDED:
         return "ok (in-process)"
-    with celery_app.connection_for_write() as conn:
+    with celery_app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
         conn.ensure_connection(max_retries=1, timeout=2)
     return "ok"
 
@@ -26,7 +30,8 @@ def _broker() -> str:
 def _worker() -> str:
     if settings.CELERY_EMBEDDED:
         return "ok (in-process)"
-    replies = celery_app.control.ping(timeout=1.0)
+    with celery_app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
+        replies = celery_app.control.ping(timeout=1.0, connection=conn)
     if not replies:
         raise RuntimeError("no worker answered a ping within 1 s")
     return f"ok ({len(replies)} worker(s))"

@@ -149,14 +149,8 @@ def test_health_pings_a_real_worker_and_is_503_without_one(client):
 
 
 def test_health_is_503_when_the_broker_is_unreachable(client, settings):
-    from oms.celery import app
-
     settings.CELERY_EMBEDDED = False
-    previous = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:1/0"
-    try:
-        response = client.get("/api/v1/health")
-    finally:
-        app.conf.broker_url = previous
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+    response = client.get("/api/v1/health")
     assert response.status_code == 503
     assert response.json()["checks"]["broker"].startswith("down")
