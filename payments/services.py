@@ -73,22 +73,21 @@ def max_attempts() -> int:
 # Validation ------------------------------------------------------------------------
 
 
-def _require_text(**values: str) -> None:
-    missing = {
-        name: ["This field is required."]
-        for name, value in values.items()
-        if not isinstance(value, str) or not value.strip()
-    }
-    too_long = {
-        name: ["At most 255 characters."]
-        for name, value in values.items()
-        if isinstance(value, str) and len(value) > 255
-    }
-    if missing or too_long:
+def _require_text(model, *, optional: tuple[str, ...] = (), **values: str) -> None:
+    """Each value a non-blank string (unless `optional`) within its column's
+    length; otherwise a 400 naming every bad field."""
+    field_errors = {}
+    for name, value in values.items():
+        limit = model._meta.get_field(name).max_length
+        if not isinstance(value, str) or (name not in optional and not value.strip()):
+            field_errors[name] = ["This field is required."]
+        elif len(value) > limit:
+            field_errors[name] = [f"At most {limit} characters."]
+    if field_errors:
         raise ApplicationError(
             "Some payment details are missing or invalid.",
             code=errors.INVALID_INPUT,
-            field_errors={**missing, **too_long},
+            field_errors=field_errors,
         )
 
 
@@ -145,7 +144,7 @@ def _new_transaction(
         amount=amount,
         renews_amount=renews_amount,
         idempotency_key=idempotency_key,
-        reference=reference[:100],
+        reference=reference,
         reason=reason,
         attempts_left=max_attempts(),
         next_retry_at=timezone.now(),
@@ -377,7 +376,14 @@ def payment_account_open(
     leaves the caller's transaction to be rolled back.
     """
     owner_id = str(owner_id)
-    _require_text(owner_type=owner_type, owner_id=owner_id, payment_token=payment_token)
+    _require_text(
+        PaymentAccount,
+        owner_type=owner_type,
+        owner_id=owner_id,
+        payment_token=payment_token,
+        channel=channel or "",
+        optional=("channel",),
+    )
     money.minor_units(currency)
     amount = money.require_positive_amount(amount, currency)
     provider = provider_name_for_channel(channel)
@@ -440,7 +446,7 @@ def payment_authorize(
     A decline raises `PaymentDeclined` and changes nothing; a transient failure
     returns the transaction `pending` (retried by the sweep). Locks the account.
     """
-    _require_text(idempotency_key=idempotency_key)
+    _require_text(PaymentTransaction, idempotency_key=idempotency_key)
     amount = money.require_positive_amount(amount, account.currency)
     with transaction.atomic():
         locked = _lock_account(account.pk)
@@ -487,7 +493,12 @@ def payment_capture(
     a transient failure returns the transaction `pending`, retried by the sweep; a
     permanent one returns it `failed` (visible, retryable by hand). Locks the account.
     """
-    _require_text(idempotency_key=idempotency_key)
+    _require_text(
+        PaymentTransaction,
+        idempotency_key=idempotency_key,
+        reference=reference,
+        optional=("reference",),
+    )
     amount = money.require_positive_amount(amount, account.currency)
     with transaction.atomic():
         locked = _lock_account(account.pk)
@@ -523,7 +534,7 @@ def payment_void(
     Voiding everything left before any capture makes the account `voided`; voiding
     the rest after a partial capture makes it `captured`. Locks the account.
     """
-    _require_text(idempotency_key=idempotency_key)
+    _require_text(PaymentTransaction, idempotency_key=idempotency_key)
     amount = money.require_positive_amount(amount, account.currency)
     with transaction.atomic():
         locked = _lock_account(account.pk)
@@ -564,7 +575,12 @@ def payment_refund(
     records `payment_account.amount_refunded`; failures are retried with back-off,
     then `failed` (`payment_account.refund_failed`). Locks the account.
     """
-    _require_text(idempotency_key=idempotency_key)
+    _require_text(
+        PaymentTransaction,
+        idempotency_key=idempotency_key,
+        reference=reference,
+        optional=("reference",),
+    )
     amount = money.require_positive_amount(amount, account.currency)
     with transaction.atomic():
         locked = _lock_account(account.pk)
@@ -602,7 +618,7 @@ def payment_reauthorize(
     A decline raises `PaymentDeclined` and changes nothing (the caller parks the
     owner); a transient failure returns the transaction `pending`. Locks the account.
     """
-    _require_text(idempotency_key=idempotency_key)
+    _require_text(PaymentTransaction, idempotency_key=idempotency_key)
     with transaction.atomic():
         locked = _lock_account(account.pk)
         remaining = payment_account_capturable(account=locked)

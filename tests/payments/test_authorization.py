@@ -112,6 +112,9 @@ def test_opening_again_with_another_amount_is_a_conflict(open_account):
         ("amount", {"amount": Decimal("1.001")}),
         ("payment_token", {"payment_token": " "}),
         ("owner_id", {"owner_id": ""}),
+        ("owner_type", {"owner_type": "o" * 41}),
+        ("payment_token", {"payment_token": "t" * 201}),
+        ("channel", {"channel": "c" * 61}),
     ],
 )
 def test_bad_input_is_refused_with_field_errors_and_writes_nothing(field, kwargs):

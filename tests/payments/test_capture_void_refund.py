@@ -122,6 +122,14 @@ def test_amounts_must_be_positive_and_quantized(open_account):
         services.payment_capture(
             account=account, amount=Decimal("1.00"), idempotency_key=""
         )
+    with pytest.raises(ApplicationError) as too_long:
+        services.payment_capture(
+            account=account,
+            amount=Decimal("1.00"),
+            idempotency_key="cap-1",
+            reference="r" * 101,
+        )
+    assert too_long.value.field_errors == {"reference": ["At most 100 characters."]}
     assert not account.transactions.filter(kind="capture").exists()
 
 
