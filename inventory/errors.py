@@ -1,6 +1,6 @@
 """Error codes of the inventory app (rendered by the API handler and by pages)."""
 
-from oms.errors import ApplicationError, Conflict, NotFound
+from oms.errors import ApplicationError, Conflict
 
 
 class InsufficientStock(Conflict):
@@ -37,11 +37,3 @@ class UnknownItem(ApplicationError):
 
 class InvalidQuantity(ApplicationError):
     default_code = "invalid_quantity"
-
-
-class LocationNotFound(NotFound):
-    default_code = "unknown_location"
-
-
-class ProductNotFound(NotFound):
-    default_code = "unknown_sku"

@@ -36,6 +36,7 @@ def products_by_sku(*, skus: Iterable[str]) -> dict[str, Product]:
 
 
 def locations_by_code(*, codes: Iterable[str]) -> dict[str, Location]:
+    """Locations of the given codes, keyed by code; one query."""
     return {loc.code: loc for loc in Location.objects.filter(code__in=set(codes))}
 
 

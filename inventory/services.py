@@ -918,19 +918,6 @@ def _locked_by_number(model, number: str, label: str):
 # Transfer orders ----------------------------------------------------------------------
 
 
-def _transfer_lines_payload(transfer_order: TransferOrder) -> list[dict]:
-    return [
-        {
-            "sku": line.product.sku,
-            "requested": line.requested_quantity,
-            "shipped": line.shipped_quantity,
-            "received": line.received_quantity,
-            "cancelled": line.cancelled_quantity,
-        }
-        for line in transfer_order.lines.select_related("product")
-    ]
-
-
 def transfer_order_create(
     *,
     origin: Location,

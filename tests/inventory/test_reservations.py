@@ -247,3 +247,14 @@ def test_fifty_threads_racing_for_the_last_ten_units_get_exactly_ten(
     stock = level(store, product)
     assert (stock.on_hand, stock.reserved, stock.available) == (10, 10, 0)
     assert selectors.stock_ledger_mismatches() == []
+
+
+def test_store_associates_see_their_locations_and_managers_all(make_user, store, dc):
+    associate, manager = make_user("store_associate"), make_user("inventory_manager")
+    services.location_assign_staff(user=associate, location=store)
+    services.location_assign_staff(user=associate, location=store)
+
+    assert list(selectors.locations_for_user(user=associate)) == [store]
+    assert set(selectors.locations_for_user(user=manager)) == {store, dc}
+    services.location_unassign_staff(user=associate, location=store)
+    assert not selectors.locations_for_user(user=associate).exists()
