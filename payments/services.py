@@ -443,8 +443,9 @@ def payment_authorize(
 ) -> PaymentTransaction:
     """Authorize `amount` more on an authorized account (a dearer item swapped in).
 
-    A decline raises `PaymentDeclined` and changes nothing; a transient failure
-    returns the transaction `pending` (retried by the sweep). Locks the account.
+    A decline raises `PaymentDeclined` and changes nothing (so does calling again
+    with the key of one that failed after its retries); a transient failure returns
+    the transaction `pending` (retried by the sweep). Locks the account.
     """
     _require_text(PaymentTransaction, idempotency_key=idempotency_key)
     amount = money.require_positive_amount(amount, account.currency)
@@ -474,7 +475,7 @@ def payment_authorize(
                 idempotency_key=idempotency_key,
             )
             _attempt(account=locked, txn=txn)
-            _raise_if_declined(txn)
+        _raise_if_declined(txn)
         _refresh(account, locked)
     return txn
 
@@ -616,7 +617,9 @@ def payment_reauthorize(
     counts as voided and the expiry starts over.
 
     A decline raises `PaymentDeclined` and changes nothing (the caller parks the
-    owner); a transient failure returns the transaction `pending`. Locks the account.
+    owner), and so does calling again with the key of one that failed after its
+    retries; a transient failure returns the transaction `pending`. Locks the
+    account.
     """
     _require_text(PaymentTransaction, idempotency_key=idempotency_key)
     with transaction.atomic():
@@ -651,7 +654,7 @@ def payment_reauthorize(
                 reference=REAUTHORIZATION,
             )
             _attempt(account=locked, txn=txn)
-            _raise_if_declined(txn)
+        _raise_if_declined(txn)
         _refresh(account, locked)
     return txn
 

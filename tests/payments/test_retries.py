@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from oms.errors import Conflict
 from payments import services, tasks
+from payments.errors import PaymentDeclined
 from payments.models import TestProviderOperation
 
 pytestmark = pytest.mark.django_db
@@ -221,3 +222,22 @@ def test_retry_by_hand_refuses_a_refund_that_no_longer_fits(open_account, settin
     assert conflict.value.code == "amount_exceeds_refundable"
     failed.refresh_from_db()
     assert failed.status == "failed"
+
+
+def test_a_reauthorization_that_failed_after_its_retries_is_a_decline_when_asked_again(
+    open_account, settings
+):
+    settings.OMS_PAYMENT_RETRY_BACKOFF_SECONDS = [0]
+    account = open_account(amount="100.00")
+    account.payment_token = "tok_timeout"  # the issuer's gateway stops answering
+    account.save(update_fields=["payment_token"])
+    pending = services.payment_reauthorize(account=account, idempotency_key="reauth-1")
+    assert pending.status == "pending"
+    tasks.retry_due_transactions()
+
+    with pytest.raises(PaymentDeclined):
+        services.payment_reauthorize(account=account, idempotency_key="reauth-1")
+
+    account.refresh_from_db()
+    assert account.authorized_amount == Decimal("100.00")
+    assert account.status == "authorized"
