@@ -93,23 +93,37 @@ class Decision:
 
 
 class StockView:
-    """Available units per (location id, product id), drawn down as a run places
-    orders so that one batch never counts the same unit twice."""
+    """Available units per location and product, drawn down as a run places orders so
+    that one batch never counts the same unit twice. Indexed by product, since an
+    order asks "who has this SKU?" far more often than "what does this store have?"."""
 
     def __init__(self, available: dict[tuple[int, int], int]):
-        self._available = dict(available)
+        self._by_product: dict[int, dict[int, int]] = {}
+        for (location_id, product_id), units in available.items():
+            if units > 0:
+                self._by_product.setdefault(product_id, {})[location_id] = units
 
     def get(self, location_id: int, product_id: int) -> int:
-        return max(self._available.get((location_id, product_id), 0), 0)
+        return self._by_product.get(product_id, {}).get(location_id, 0)
 
-    def take(self, decision: Decision) -> None:
+    def holders(self, product_id: int) -> dict[int, int]:
+        """Location id → available units, for the locations that have any."""
+        return self._by_product.get(product_id, {})
+
+    def take(self, decision: "Decision") -> None:
         for assignment in decision.assignments:
             for _, product_id, quantity in assignment.lines:
-                key = (assignment.location_id, product_id)
-                self._available[key] = self._available.get(key, 0) - quantity
+                holders = self._by_product.setdefault(product_id, {})
+                left = holders.get(assignment.location_id, 0) - quantity
+                if left > 0:
+                    holders[assignment.location_id] = left
+                else:
+                    holders.pop(assignment.location_id, None)
 
     def copy(self) -> "StockView":
-        return StockView(self._available)
+        view = StockView({})
+        view._by_product = {p: dict(h) for p, h in self._by_product.items()}
+        return view
 
 
 def distance_km(lat1, lon1, lat2, lon2) -> float:
@@ -152,24 +166,38 @@ def route(
     at all, so nothing is reserved for an order that must wait.
     """
     filtered: dict[str, int] = {}
-    candidates: list[Location] = []
+    candidates: dict[int, Location] = {}
     for location in locations:
         reason = filter_reason(location, demand, rules)
         if reason:
             filtered[reason] = filtered.get(reason, 0) + 1
         else:
-            candidates.append(location)
+            candidates[location.id] = location
+    remaining = {line.line_id: line.quantity for line in demand.lines}
+    total_units = sum(remaining.values())
+
+    def needed() -> dict[int, int]:
+        """Units still to place per product (two lines may share a product)."""
+        need: dict[int, int] = {}
+        for line in demand.lines:
+            need[line.product_id] = (
+                need.get(line.product_id, 0) + remaining[line.line_id]
+            )
+        return need
+
+    # Only candidates holding some of the ordered items can take part.
+    initial_coverage: dict[int, int] = {}
+    for product_id, units_needed in needed().items():
+        for location_id, units in stock.holders(product_id).items():
+            if location_id in candidates:
+                initial_coverage[location_id] = initial_coverage.get(
+                    location_id, 0
+                ) + min(units, units_needed)
+    stocked = [candidates[location_id] for location_id in initial_coverage]
     distances = {
         c.id: distance_km(demand.latitude, demand.longitude, c.latitude, c.longitude)
-        for c in candidates
+        for c in stocked
     }
-    remaining = {line.line_id: line.quantity for line in demand.lines}
-
-    def coverage(location: Location) -> int:
-        return sum(
-            min(stock.get(location.id, line.product_id), remaining[line.line_id])
-            for line in demand.lines
-        )
 
     def rank_key(location: Location, covered: int) -> tuple:
         keys = []
@@ -189,13 +217,8 @@ def route(
         keys.append(location.id)  # a stable tie-break
         return tuple(keys)
 
-    def current_rank(location: Location) -> tuple:
-        return rank_key(location, coverage(location))
-
-    total_units = sum(remaining.values())
     # Ranked once as the order arrived; the explanation shows this ranking.
-    initial_coverage = {c.id: coverage(c) for c in candidates}
-    ranking = sorted(candidates, key=lambda c: rank_key(c, initial_coverage[c.id]))
+    ranking = sorted(stocked, key=lambda c: rank_key(c, initial_coverage[c.id]))
     complete = [c for c in ranking if initial_coverage[c.id] == total_units]
     if complete and rules.split_policy != SplitPolicy.FREELY:
         assignments = [_assign_all(complete[0], demand, remaining, stock)]
@@ -205,7 +228,7 @@ def route(
         assignments = _assign_line_by_line(demand, ranking, remaining, stock)
     else:
         assignments = _assign_greedily(
-            candidates, demand, remaining, stock, current_rank
+            stocked, demand, remaining, stock, rank_key, needed
         )
 
     if any(remaining.values()):
@@ -218,6 +241,7 @@ def route(
         filtered,
         distances,
         rules,
+        without_stock=len(candidates) - len(stocked),
     )
     return Decision(
         order_id=demand.order_id, assignments=assignments, explanation=explanation
@@ -225,87 +249,99 @@ def route(
 
 
 def _assign_all(location, demand, remaining, stock) -> Assignment:
+    """Place at `location` as much of every line as its stock covers."""
     assignment = Assignment(location_id=location.id)
+    used: dict[int, int] = {}
     for line in demand.lines:
-        quantity = min(stock.get(location.id, line.product_id), remaining[line.line_id])
-        if quantity:
+        available = stock.get(location.id, line.product_id) - used.get(
+            line.product_id, 0
+        )
+        quantity = min(available, remaining[line.line_id])
+        if quantity > 0:
             assignment.lines.append((line.line_id, line.product_id, quantity))
             remaining[line.line_id] -= quantity
+            used[line.product_id] = used.get(line.product_id, 0) + quantity
     return assignment
 
 
-def _assign_greedily(
-    candidates, demand, remaining, stock, rank_key
-) -> list[Assignment]:
+def _assign_greedily(candidates, demand, remaining, stock, rank_key, needed):
     """Take the best-ranked location that still covers something, until every unit is
     placed or no candidate helps any more."""
     assignments: list[Assignment] = []
     pool = list(candidates)
     while any(remaining.values()) and pool:
-        pool = [
-            c
-            for c in pool
-            if any(
-                remaining[line.line_id] and stock.get(c.id, line.product_id)
-                for line in demand.lines
+        need = needed()
+        covering = []
+        for location in pool:
+            covered = sum(
+                min(stock.get(location.id, product_id), units)
+                for product_id, units in need.items()
             )
-        ]
-        if not pool:
+            if covered:
+                covering.append((rank_key(location, covered), location))
+        if not covering:
             break
-        best = min(pool, key=rank_key)
+        best = min(covering, key=lambda pair: pair[0])[1]
         assignments.append(_assign_all(best, demand, remaining, stock))
-        pool.remove(best)
+        pool = [location for _, location in covering if location is not best]
     return assignments
 
 
 def _assign_line_by_line(demand, ranking, remaining, stock) -> list[Assignment]:
     """Each line, in order, from the best-ranked locations that have it."""
     by_location: dict[int, Assignment] = {}
+    used: dict[tuple[int, int], int] = {}
     for line in demand.lines:
         for location in ranking:
             if not remaining[line.line_id]:
                 break
-            quantity = min(
-                stock.get(location.id, line.product_id), remaining[line.line_id]
-            )
-            if quantity:
+            key = (location.id, line.product_id)
+            available = stock.get(*key) - used.get(key, 0)
+            quantity = min(available, remaining[line.line_id])
+            if quantity > 0:
                 assignment = by_location.setdefault(
                     location.id, Assignment(location.id)
                 )
                 assignment.lines.append((line.line_id, line.product_id, quantity))
                 remaining[line.line_id] -= quantity
+                used[key] = used.get(key, 0) + quantity
     return list(by_location.values())
 
 
 def _explain(
-    ranking, coverage, total_units, assignments, filtered, distances, rules
+    ranking,
+    coverage,
+    total_units,
+    assignments,
+    filtered,
+    distances,
+    rules,
+    *,
+    without_stock: int,
 ) -> dict:
     """Which locations were considered and why each was passed over; kept with the
-    fulfillment request and shown on the order page."""
+    fulfillment request and shown on the order page. Chosen locations and the best
+    few passed over are listed; the rest are counted."""
     chosen_ids = {a.location_id for a in assignments}
+    passed_over = [c for c in ranking if c.id not in chosen_ids][:EXPLAINED_LOCATIONS]
     considered = []
-    for location in ranking:
+    for location in [c for c in ranking if c.id in chosen_ids] + passed_over:
         if location.id in chosen_ids:
             verdict = "chosen"
-        elif coverage[location.id] == 0:
-            verdict = "no stock of the ordered items"
         elif coverage[location.id] < total_units:
             verdict = f"has {coverage[location.id]} of {total_units} units"
         else:
             verdict = "ranked lower by the sort criteria"
+        distance = distances[location.id]
         considered.append(
             {
                 "location_id": location.id,
                 "code": location.code,
-                "distance_km": None
-                if math.isinf(distances[location.id])
-                else round(distances[location.id], 1),
+                "distance_km": None if math.isinf(distance) else round(distance, 1),
                 "priority": location.priority,
                 "verdict": verdict,
             }
         )
-    kept = [c for c in considered if c["verdict"] == "chosen"]
-    kept += [c for c in considered if c["verdict"] != "chosen"][:EXPLAINED_LOCATIONS]
     if assignments:
         outcome = "split" if len(assignments) > 1 else "routed"
     else:
@@ -314,7 +350,8 @@ def _explain(
         "outcome": outcome,
         "split_policy": str(rules.split_policy),
         "sort_criteria": [str(c) for c in rules.sort_criteria],
-        "candidates": len(ranking),
+        "candidates": len(ranking) + without_stock,
+        "without_stock": without_stock,
         "filtered_out": filtered,
-        "considered": kept,
+        "considered": considered,
     }

@@ -139,3 +139,11 @@ def test_route_does_not_draw_down_the_stock_view_until_taken():
     assert route(demand((SHIRT, 1)), LOCATIONS, stock, Rules()).routed
     stock.take(first)
     assert not route(demand((SHIRT, 1)), LOCATIONS, stock, Rules()).routed
+
+
+def test_two_lines_of_one_product_never_count_the_same_unit_twice():
+    stock = StockView({(1, SHIRT): 2, (2, SHIRT): 1})
+    decision = route(demand((SHIRT, 2), (SHIRT, 1)), LOCATIONS, stock, Rules())
+    assert placed(decision) == {1: [(SHIRT, 2)], 2: [(SHIRT, 1)]}
+    stock.take(decision)
+    assert stock.holders(SHIRT) == {}
