@@ -34,7 +34,7 @@ def test_account_page_shows_amounts_transactions_and_retry_for_the_failed_one(
 
     assert page.status_code == 200
     html = page.content.decode()
-    assert '<span class="badge captured">Captured</span>' in html
+    assert 'data-testid="payment-status">Captured</span>' in html
     assert "100.00 USD" in html
     assert "Refund refused by the issuer." in html
     retry = reverse("payments:transaction-retry", args=[refused_refund.pk])
