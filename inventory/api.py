@@ -336,7 +336,9 @@ class ReceiptSerializer(serializers.ModelSerializer):
 
 class ReceiptListCreateApi(ListAPIView):
     """Receipts; POST receives units against an ASN, a purchase order or a
-    transfer order (see the module notes on over-receipt)."""
+    transfer order. More than an ASN expects is refused (400 `over_receipt`)
+    unless `allow_over_receipt` is true; a transfer order never takes more than
+    is in transit."""
 
     serializer_class = ReceiptSerializer
     filter_backends: list = []
@@ -462,7 +464,10 @@ class AsnDetailApi(APIView):
 
     @extend_schema(responses={200: AsnSerializer, **ERROR_RESPONSES})
     def get(self, request, pk: int):
-        return Response(AsnSerializer(get_object_or_404(Asn, pk=pk)).data)
+        queryset = Asn.objects.select_related(
+            "location", "transfer_order"
+        ).prefetch_related("lines__product")
+        return Response(AsnSerializer(get_object_or_404(queryset, pk=pk)).data)
 
 
 class AsnReceiveInputSerializer(serializers.Serializer):
@@ -471,7 +476,9 @@ class AsnReceiveInputSerializer(serializers.Serializer):
 
 
 class AsnReceiveApi(APIView):
-    """Receive units against this ASN at its location."""
+    """Receive units against this ASN at its location. More than expected is
+    refused (400 `over_receipt`) unless `allow_over_receipt` is true; the ASN
+    closes itself when fully received if `auto_close` is set."""
 
     permission_classes = [roles_allowed(*STAFF_ROLES)]
 
@@ -611,8 +618,11 @@ class TransferOrderDetailApi(APIView):
 
     @extend_schema(responses={200: TransferOrderSerializer, **ERROR_RESPONSES})
     def get(self, request, pk: int):
+        queryset = TransferOrder.objects.select_related(
+            "origin", "destination"
+        ).prefetch_related("lines__product")
         return Response(
-            TransferOrderSerializer(get_object_or_404(TransferOrder, pk=pk)).data
+            TransferOrderSerializer(get_object_or_404(queryset, pk=pk)).data
         )
 
 
@@ -785,8 +795,10 @@ class CycleCountSerializer(serializers.ModelSerializer):
         ]
 
     def get_recount_id(self, cycle_count) -> int | None:
-        recount = CycleCount.objects.filter(recount_of=cycle_count).first()
-        return recount.pk if recount else None
+        try:
+            return cycle_count.recount.pk
+        except CycleCount.DoesNotExist:
+            return None
 
     def get_allowed_actions(self, cycle_count) -> list[str]:
         return allowed_transitions(cycle_count)
@@ -832,9 +844,14 @@ class CycleCountListCreateApi(ListAPIView):
 
     def get_queryset(self):
         params = self.request.query_params
-        return selectors.cycle_count_list(
-            status=params.get("status", ""), location_code=params.get("location", "")
-        ).prefetch_related("lines__product")
+        return (
+            selectors.cycle_count_list(
+                status=params.get("status", ""),
+                location_code=params.get("location", ""),
+            )
+            .select_related("recount")
+            .prefetch_related("lines__product")
+        )
 
     @extend_schema(
         request=CycleCountInputSerializer,
@@ -863,7 +880,10 @@ class CycleCountDetailApi(APIView):
 
 
 class CycleCountSubmitApi(APIView):
-    """Submit counted units for every line (zero allowed)."""
+    """Submit counted units for every line (zero allowed). Each line's expected
+    quantity is the ledger's on hand at `counted_at` (default now), so sales and
+    receipts during the count are not discrepancies; approval later posts the
+    discrepancy on top of the live stock."""
 
     permission_classes = [roles_allowed(*STAFF_ROLES)]
 

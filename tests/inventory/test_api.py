@@ -146,7 +146,7 @@ def test_asn_receive_over_receipt_then_close_twice(integration_api, dc, product)
 
 
 def test_transfer_order_lifecycle_over_the_api(
-    integration_api, dc, store, product, receive
+    integration_api, dc, store, product, receive, django_assert_max_num_queries
 ):
     receive(dc, product, 9)
     created = integration_api.post(
@@ -185,7 +185,8 @@ def test_transfer_order_lifecycle_over_the_api(
         "received": 9,
         "cancelled": 1,
     }
-    listed = integration_api.get("/api/v1/inventory/transfer-orders?status=closed")
+    with django_assert_max_num_queries(8):
+        listed = integration_api.get("/api/v1/inventory/transfer-orders?status=closed")
     assert [row["id"] for row in listed.json()["results"]] == [pk]
     again = integration_api.post(f"/api/v1/inventory/transfer-orders/{pk}/ship", {})
     assert again.status_code == 409
@@ -233,6 +234,8 @@ def test_cycle_count_over_the_api(
         {"sku": product.sku, "counted": 4, "expected": 6, "discrepancy": -2}
     ]
     approved = manager_api.post(f"/api/v1/inventory/cycle-counts/{pk}/approve", {})
+    listed = integration_api.get("/api/v1/inventory/cycle-counts?status=approved")
+    assert [row["id"] for row in listed.json()["results"]] == [pk]
     assert approved.json()["status"] == "approved"
     assert StockLevel.objects.get(location=store, product=product).on_hand == 4
     rejected = manager_api.post(f"/api/v1/inventory/cycle-counts/{pk}/reject", {})
