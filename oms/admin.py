@@ -1,6 +1,12 @@
 from django.contrib import admin
 
-from oms.models import ApiClient, Event, StateTransition, WebhookDelivery, WebhookSubscription
+from oms.models import (
+    ApiClient,
+    Event,
+    StateTransition,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 
 
 @admin.register(Event)
@@ -18,7 +24,14 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin):
-    list_display = ["id", "event", "subscription", "status", "attempts", "next_attempt_at"]
+    list_display = [
+        "id",
+        "event",
+        "subscription",
+        "status",
+        "attempts",
+        "next_attempt_at",
+    ]
     list_filter = ["status"]
     readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
 
@@ -26,10 +39,23 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 @admin.register(ApiClient)
 class ApiClientAdmin(admin.ModelAdmin):
     list_display = ["name", "token_prefix", "active", "last_used_at"]
-    readonly_fields = ["token_prefix", "token_hash", "user", "created_at", "last_used_at"]
+    readonly_fields = [
+        "token_prefix",
+        "token_hash",
+        "user",
+        "created_at",
+        "last_used_at",
+    ]
 
 
 @admin.register(StateTransition)
 class StateTransitionAdmin(admin.ModelAdmin):
-    list_display = ["entity_type", "entity_id", "source", "target", "actor", "occurred_at"]
+    list_display = [
+        "entity_type",
+        "entity_id",
+        "source",
+        "target",
+        "actor",
+        "occurred_at",
+    ]
     readonly_fields = [f.name for f in StateTransition._meta.fields]

@@ -1,7 +1,8 @@
 """The one error family of the domain layer.
 
-Services raise `ApplicationError` (or a subclass); the API renders it in the error shape
-of DESIGN.md and pages show its message. Each app lists its own codes in `<app>/errors.py`.
+Services raise `ApplicationError` (or a subclass); the API renders it in the error
+shape of DESIGN.md and pages show its message. Each app lists its own codes in
+`<app>/errors.py`.
 """
 
 from typing import Any

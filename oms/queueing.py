@@ -18,7 +18,9 @@ def enqueue(task, *args, **kwargs) -> None:
     try:
         task.apply_async(args=args, kwargs=kwargs, retry=False)
     except Exception:
-        logger.warning("Could not enqueue %s; the sweep will pick it up.", task.name, exc_info=True)
+        logger.warning(
+            "Could not enqueue %s; the sweep will pick it up.", task.name, exc_info=True
+        )
 
 
 def enqueue_on_commit(task, *args, **kwargs) -> None:

@@ -7,7 +7,9 @@ from oms.models import Event, StateTransition, WebhookDelivery, WebhookSubscript
 from oms.services.events import pattern_matches
 
 
-def event_feed(*, after: int = 0, name_pattern: str = "", limit: int = 100) -> list[Event]:
+def event_feed(
+    *, after: int = 0, name_pattern: str = "", limit: int = 100
+) -> list[Event]:
     """Sequenced events after `after`, oldest first. A pattern such as `order.*`
     filters by name; events keep their ids, so a filtered consumer sees gaps."""
     limit = max(1, min(limit, settings.OMS_EVENT_FEED_MAX_PAGE))
@@ -35,7 +37,9 @@ def subscription_list() -> QuerySet[WebhookSubscription]:
 def delivery_list(
     *, subscription_id: int | None = None, status: str | None = None
 ) -> QuerySet[WebhookDelivery]:
-    queryset = WebhookDelivery.objects.select_related("event", "subscription").order_by("-id")
+    queryset = WebhookDelivery.objects.select_related("event", "subscription").order_by(
+        "-id"
+    )
     if subscription_id:
         queryset = queryset.filter(subscription_id=subscription_id)
     if status:

@@ -24,7 +24,11 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 
 def env_list(name: str, default: str) -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+    return [
+        item.strip()
+        for item in os.environ.get(name, default).split(",")
+        if item.strip()
+    ]
 
 
 DEBUG = env_bool("DEBUG", False)
@@ -128,7 +132,9 @@ SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
-DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("MAX_REQUEST_BYTES", str(5 * 1024 * 1024)))
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(
+    os.environ.get("MAX_REQUEST_BYTES", str(5 * 1024 * 1024))
+)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -175,7 +181,9 @@ CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 # Parallel test workers (pytest-xdist) each get their own queue and test database.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "oms") + (
-    f"-{os.environ['PYTEST_XDIST_WORKER']}" if os.environ.get("PYTEST_XDIST_WORKER") else ""
+    f"-{os.environ['PYTEST_XDIST_WORKER']}"
+    if os.environ.get("PYTEST_XDIST_WORKER")
+    else ""
 )
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -195,10 +203,21 @@ OMS_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("OMS_WEBHOOK_TIMEOUT_SECONDS"
 OMS_WEBHOOK_CLAIM_SECONDS = int(os.environ.get("OMS_WEBHOOK_CLAIM_SECONDS", "120"))
 # Delay before attempt n+1 (seconds); the sum is a little over 24 hours, then `failed`.
 OMS_WEBHOOK_BACKOFF_SECONDS = [
-    30, 120, 600, 1800, 3600, 7200, 14400, 21600, 21600, 21600,
+    30,
+    120,
+    600,
+    1800,
+    3600,
+    7200,
+    14400,
+    21600,
+    21600,
+    21600,
 ]
 OMS_EVENT_FEED_MAX_PAGE = 500
-OMS_IDEMPOTENCY_KEY_TTL_HOURS = int(os.environ.get("OMS_IDEMPOTENCY_KEY_TTL_HOURS", "48"))
+OMS_IDEMPOTENCY_KEY_TTL_HOURS = int(
+    os.environ.get("OMS_IDEMPOTENCY_KEY_TTL_HOURS", "48")
+)
 OMS_EMBEDDED_SCHEDULER_TICK_SECONDS = 5
 
 LOGGING = {
@@ -208,6 +227,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
 
 # Payments ---------------------------------------------------------------------------
 # JSON in the environment overrides each mapping, e.g.

@@ -12,11 +12,15 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="backoffice:dashboard", permanent=False)),
+    path(
+        "", RedirectView.as_view(pattern_name="backoffice:dashboard", permanent=False)
+    ),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path(
+        "api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"
+    ),
     path("backoffice/", include("oms.backoffice.urls")),
     path("backoffice/inventory/", include("inventory.urls")),
     path("backoffice/orders/", include("orders.urls")),

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 needs_services = pytest.mark.skipif(
     not settings.REDIS_URL or connection.vendor != "postgresql",
-    reason="needs the services mode (REDIS_URL and a PostgreSQL DATABASE_URL), as in CI",
+    reason="needs services mode (REDIS_URL and a PostgreSQL DATABASE_URL), as in CI",
 )
 
 
@@ -46,8 +46,12 @@ def worker_thread():
     # for a forked child, but with a thread worker it breaks this process's own
     # connection, so that one hook is switched off while the thread worker runs.
     with (
-        mock.patch.object(DjangoWorkerFixup, "on_worker_process_init", lambda self, **kw: None),
-        start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30),
+        mock.patch.object(
+            DjangoWorkerFixup, "on_worker_process_init", lambda self, **kw: None
+        ),
+        start_worker(
+            celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30
+        ),
     ):
         yield
 
@@ -72,9 +76,23 @@ class WorkerProcess:
 
     def start(self) -> "WorkerProcess":
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "oms", "worker", "--pool", "prefork",
-             "--concurrency", "2", "-l", "warning", "--without-heartbeat",
-             "--without-mingle", "--without-gossip"],
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "oms",
+                "worker",
+                "--pool",
+                "prefork",
+                "--concurrency",
+                "2",
+                "-l",
+                "warning",
+                "--without-heartbeat",
+                "--without-mingle",
+                "--without-gossip",
+            ],
             cwd=ROOT,
             env=self.env,
             start_new_session=True,

@@ -13,7 +13,9 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
     keyword = "bearer"
 
     def authenticate(self, request):
-        header = authentication.get_authorization_header(request).decode(errors="ignore")
+        header = authentication.get_authorization_header(request).decode(
+            errors="ignore"
+        )
         parts = header.split()
         if not parts or parts[0].lower() not in (self.keyword, "token"):
             return None
@@ -27,7 +29,10 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         if client is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked API token.")
         now = timezone.now()
-        if client.last_used_at is None or (now - client.last_used_at).total_seconds() > 60:
+        if (
+            client.last_used_at is None
+            or (now - client.last_used_at).total_seconds() > 60
+        ):
             ApiClient.objects.filter(pk=client.pk).update(last_used_at=now)
         return client.user, client
 

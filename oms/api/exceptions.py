@@ -13,7 +13,9 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from oms.errors import ApplicationError
 
 
-def error_body(status_code: int, detail: str, code: str, errors: dict | None = None, **extra):
+def error_body(
+    status_code: int, detail: str, code: str, errors: dict | None = None, **extra
+):
     body = {
         "type": code,
         "title": HTTPStatus(status_code).phrase,
@@ -38,7 +40,9 @@ def _flatten(messages) -> list:
     if isinstance(messages, list):
         if all(isinstance(m, (str, exceptions.ErrorDetail)) for m in messages):
             return [str(m) for m in messages]
-        return [_field_errors(m) if isinstance(m, dict) else _flatten(m) for m in messages]
+        return [
+            _field_errors(m) if isinstance(m, dict) else _flatten(m) for m in messages
+        ]
     if isinstance(messages, dict):
         return [_field_errors(messages)]
     return [str(messages)]
@@ -54,7 +58,11 @@ def transition_conflict(exc: TransitionNotAllowed) -> Response:
     action = getattr(method, "__name__", "this action")
     detail = f"Cannot {action.replace('_', ' ')} while status is {current!r}."
     body = error_body(
-        409, detail, "transition_not_allowed", current_state=current, allowed_transitions=allowed
+        409,
+        detail,
+        "transition_not_allowed",
+        current_state=current,
+        allowed_transitions=allowed,
     )
     return Response(body, status=409)
 
@@ -68,8 +76,14 @@ def exception_handler(exc, context):
         )
         return Response(body, status=exc.status_code)
     if isinstance(exc, DjangoValidationError):
-        errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-        return Response(error_body(400, "Invalid input.", "invalid", errors), status=400)
+        errors = (
+            exc.message_dict
+            if hasattr(exc, "error_dict")
+            else {"non_field_errors": exc.messages}
+        )
+        return Response(
+            error_body(400, "Invalid input.", "invalid", errors), status=400
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -45,13 +45,23 @@ class HealthApi(APIView):
 
     @extend_schema(
         responses={
-            200: inline_serializer("Health", {"status": serializers.CharField(), "checks": serializers.DictField()}),
-            503: inline_serializer("HealthDown", {"status": serializers.CharField(), "checks": serializers.DictField()}),
+            200: inline_serializer(
+                "Health",
+                {"status": serializers.CharField(), "checks": serializers.DictField()},
+            ),
+            503: inline_serializer(
+                "HealthDown",
+                {"status": serializers.CharField(), "checks": serializers.DictField()},
+            ),
         }
     )
     def get(self, request):
         checks, healthy = {}, True
-        for name, probe in (("database", _database), ("broker", _broker), ("worker", _worker)):
+        for name, probe in (
+            ("database", _database),
+            ("broker", _broker),
+            ("worker", _worker),
+        ):
             try:
                 checks[name] = probe()
             except Exception as exc:  # every failure is a finding, not a crash

@@ -67,7 +67,9 @@ class IdempotencyMiddleware:
         if request.method != "POST" or not key or not request.path.startswith("/api/"):
             return self.get_response(request)
         if len(key) > MAX_KEY_LENGTH:
-            return json_error_response(400, "Idempotency-Key is too long.", "invalid_key")
+            return json_error_response(
+                400, "Idempotency-Key is too long.", "invalid_key"
+            )
         owner, request_hash = _owner(request), _request_hash(request)
         answer = _stored_answer(owner, key, request_hash)
         if answer is not None:
@@ -91,7 +93,9 @@ class IdempotencyMiddleware:
                 record.response_content_type = response.get("Content-Type", "")
                 record.save(
                     update_fields=[
-                        "response_status", "response_body", "response_content_type"
+                        "response_status",
+                        "response_body",
+                        "response_content_type",
                     ]
                 )
                 return response

@@ -20,7 +20,9 @@ def roles_allowed(*roles: str) -> type[BasePermission]:
         def has_permission(self, request, view) -> bool:
             return has_role(request.user, *roles)
 
-    HasRole.__name__ = "HasRole_" + "_".join(sorted(roles)) if roles else "HasRole_admin"
+    HasRole.__name__ = (
+        "HasRole_" + "_".join(sorted(roles)) if roles else "HasRole_admin"
+    )
     return HasRole
 
 

@@ -19,5 +19,7 @@ ERROR_RESPONSES = {
     401: OpenApiResponse(ErrorSerializer, description="Not authenticated."),
     403: OpenApiResponse(ErrorSerializer, description="Role not allowed."),
     404: OpenApiResponse(ErrorSerializer, description="Not found."),
-    409: OpenApiResponse(ErrorSerializer, description="Not allowed in the current state."),
+    409: OpenApiResponse(
+        ErrorSerializer, description="Not allowed in the current state."
+    ),
 }

@@ -12,7 +12,11 @@ urlpatterns = [
         views.WebhookRotateSecretApi.as_view(),
         name="webhook-rotate-secret",
     ),
-    path("webhook-deliveries", views.DeliveryListApi.as_view(), name="webhook-delivery-list"),
+    path(
+        "webhook-deliveries",
+        views.DeliveryListApi.as_view(),
+        name="webhook-delivery-list",
+    ),
     path(
         "webhook-deliveries/<int:pk>/redeliver",
         views.DeliveryRedeliverApi.as_view(),

@@ -53,17 +53,30 @@ class EventFeedApi(APIView):
         )
         next_after = events[-1].sequence if events else params["after"]
         return Response(
-            {"events": EventSerializer(events, many=True).data, "next_after": next_after}
+            {
+                "events": EventSerializer(events, many=True).data,
+                "next_after": next_after,
+            }
         )
 
 
 class SubscriptionSerializer(serializers.ModelSerializer):
     class Meta:
         model = WebhookSubscription
-        fields = ["id", "name", "url", "event_patterns", "active", "created_at", "secret_rotated_at"]
+        fields = [
+            "id",
+            "name",
+            "url",
+            "event_patterns",
+            "active",
+            "created_at",
+            "secret_rotated_at",
+        ]
         read_only_fields = ["id", "created_at", "secret_rotated_at"]
 
-    event_patterns = serializers.ListField(child=serializers.CharField(max_length=100), min_length=1)
+    event_patterns = serializers.ListField(
+        child=serializers.CharField(max_length=100), min_length=1
+    )
 
 
 class SubscriptionWithSecretSerializer(SubscriptionSerializer):
@@ -78,9 +91,18 @@ class DeliverySerializer(serializers.ModelSerializer):
     class Meta:
         model = WebhookDelivery
         fields = [
-            "id", "subscription", "event_id", "event_name", "status", "attempts",
-            "last_status_code", "last_error", "last_attempt_at", "next_attempt_at",
-            "succeeded_at", "created_at",
+            "id",
+            "subscription",
+            "event_id",
+            "event_name",
+            "status",
+            "attempts",
+            "last_status_code",
+            "last_error",
+            "last_attempt_at",
+            "next_attempt_at",
+            "succeeded_at",
+            "created_at",
         ]
 
 
@@ -102,7 +124,8 @@ class WebhookListCreateApi(ListAPIView):
         serializer.is_valid(raise_exception=True)
         subscription = webhooks.subscription_create(**serializer.validated_data)
         return Response(
-            SubscriptionWithSecretSerializer(subscription).data, status=status.HTTP_201_CREATED
+            SubscriptionWithSecretSerializer(subscription).data,
+            status=status.HTTP_201_CREATED,
         )
 
 
@@ -111,14 +134,23 @@ class WebhookDetailApi(APIView):
 
     @extend_schema(responses={200: SubscriptionSerializer, **ERROR_RESPONSES})
     def get(self, request, pk: int):
-        return Response(SubscriptionSerializer(get_object_or_404(WebhookSubscription, pk=pk)).data)
+        return Response(
+            SubscriptionSerializer(get_object_or_404(WebhookSubscription, pk=pk)).data
+        )
 
-    @extend_schema(request=SubscriptionSerializer, responses={200: SubscriptionSerializer, **ERROR_RESPONSES})
+    @extend_schema(
+        request=SubscriptionSerializer,
+        responses={200: SubscriptionSerializer, **ERROR_RESPONSES},
+    )
     def patch(self, request, pk: int):
         subscription = get_object_or_404(WebhookSubscription, pk=pk)
-        serializer = SubscriptionSerializer(subscription, data=request.data, partial=True)
+        serializer = SubscriptionSerializer(
+            subscription, data=request.data, partial=True
+        )
         serializer.is_valid(raise_exception=True)
-        webhooks.subscription_update(subscription=subscription, **serializer.validated_data)
+        webhooks.subscription_update(
+            subscription=subscription, **serializer.validated_data
+        )
         return Response(SubscriptionSerializer(subscription).data)
 
     @extend_schema(responses={204: None, **ERROR_RESPONSES})
@@ -132,7 +164,10 @@ class WebhookDetailApi(APIView):
 class WebhookRotateSecretApi(APIView):
     permission_classes = [IntegrationAdmin]
 
-    @extend_schema(request=None, responses={200: SubscriptionWithSecretSerializer, **ERROR_RESPONSES})
+    @extend_schema(
+        request=None,
+        responses={200: SubscriptionWithSecretSerializer, **ERROR_RESPONSES},
+    )
     def post(self, request, pk: int):
         subscription = get_object_or_404(WebhookSubscription, pk=pk)
         webhooks.subscription_rotate_secret(subscription=subscription)
@@ -157,7 +192,9 @@ class DeliveryListApi(ListAPIView):
     def get_queryset(self):
         subscription = self.request.query_params.get("subscription")
         return selectors.delivery_list(
-            subscription_id=int(subscription) if subscription and subscription.isdigit() else None,
+            subscription_id=int(subscription)
+            if subscription and subscription.isdigit()
+            else None,
             status=self.request.query_params.get("status") or None,
         )
 
@@ -171,4 +208,6 @@ class DeliveryRedeliverApi(APIView):
             delivery=get_object_or_404(WebhookDelivery, pk=pk)
         )
         delivery.refresh_from_db()
-        return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
+        return Response(
+            DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED
+        )

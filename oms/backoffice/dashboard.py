@@ -16,7 +16,9 @@ def kernel_counters() -> list[dict]:
     return [
         {
             "label": "Failed webhook deliveries",
-            "count": WebhookDelivery.objects.filter(status=WebhookDelivery.Status.FAILED).count(),
+            "count": WebhookDelivery.objects.filter(
+                status=WebhookDelivery.Status.FAILED
+            ).count(),
             "url": reverse("backoffice:webhook-deliveries") + "?status=failed",
             "roles": (),
         }

@@ -4,7 +4,8 @@ from django.contrib.auth.forms import AuthenticationForm
 
 class LoginForm(AuthenticationForm):
     username = forms.CharField(
-        label="Username", widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"})
+        label="Username",
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
     )
 
 
@@ -19,7 +20,11 @@ class WebhookSubscriptionForm(forms.Form):
     active = forms.BooleanField(required=False, initial=True)
 
     def clean_event_patterns(self) -> list[str]:
-        patterns = [p.strip() for p in self.cleaned_data["event_patterns"].split(",") if p.strip()]
+        patterns = [
+            p.strip()
+            for p in self.cleaned_data["event_patterns"].split(",")
+            if p.strip()
+        ]
         if not patterns:
             raise forms.ValidationError('Give at least one pattern, e.g. "order.*".')
         return patterns

@@ -29,7 +29,11 @@ def all_items() -> list[NavItem]:
 
 def sidebar(request) -> dict:
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated or not request.path.startswith("/backoffice/"):
+    if (
+        user is None
+        or not user.is_authenticated
+        or not request.path.startswith("/backoffice/")
+    ):
         return {}
     sections = []
     for section in SECTIONS:

@@ -7,7 +7,9 @@ urlpatterns = [
     path("", views.DashboardView.as_view(), name="dashboard"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
-    path("integrations/webhooks/", views.WebhookListView.as_view(), name="webhook-list"),
+    path(
+        "integrations/webhooks/", views.WebhookListView.as_view(), name="webhook-list"
+    ),
     path(
         "integrations/webhooks/<int:pk>/toggle/",
         views.WebhookToggleView.as_view(),
@@ -19,7 +21,9 @@ urlpatterns = [
         name="webhook-rotate-secret",
     ),
     path(
-        "integrations/deliveries/", views.DeliveryListView.as_view(), name="webhook-deliveries"
+        "integrations/deliveries/",
+        views.DeliveryListView.as_view(),
+        name="webhook-deliveries",
     ),
     path(
         "integrations/deliveries/<int:pk>/redeliver/",

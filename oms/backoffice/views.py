@@ -64,7 +64,9 @@ class WebhookToggleView(RoleRequiredMixin, View):
         active = not subscription.active
         return run_action(
             request,
-            lambda: webhooks.subscription_update(subscription=subscription, active=active),
+            lambda: webhooks.subscription_update(
+                subscription=subscription, active=active
+            ),
             success=f"“{subscription.name}” {'activated' if active else 'paused'}.",
             redirect_to=reverse("backoffice:webhook-list"),
         )
@@ -74,7 +76,10 @@ class WebhookRotateSecretView(RoleRequiredMixin, View):
     def post(self, request, pk: int):
         subscription = get_object_or_404(WebhookSubscription, pk=pk)
         secret = webhooks.subscription_rotate_secret(subscription=subscription)
-        request.session["webhook_new_secret"] = {"name": subscription.name, "secret": secret}
+        request.session["webhook_new_secret"] = {
+            "name": subscription.name,
+            "secret": secret,
+        }
         messages.success(request, f"Secret of “{subscription.name}” rotated.")
         return redirect("backoffice:webhook-list")
 
@@ -89,7 +94,9 @@ class DeliveryListView(RoleRequiredMixin, TemplateView):
         status = self.request.GET.get("status") or None
         subscription = self.request.GET.get("subscription")
         queryset = selectors.delivery_list(
-            subscription_id=int(subscription) if subscription and subscription.isdigit() else None,
+            subscription_id=int(subscription)
+            if subscription and subscription.isdigit()
+            else None,
             status=status,
         )
         context["page"] = Paginator(queryset, 50).get_page(self.request.GET.get("page"))
@@ -107,7 +114,8 @@ class DeliveryRedeliverView(RoleRequiredMixin, View):
             request,
             lambda: webhooks.delivery_redeliver(delivery=delivery),
             success=f"Delivery #{delivery.pk} queued again.",
-            redirect_to=request.POST.get("next") or reverse("backoffice:webhook-deliveries"),
+            redirect_to=request.POST.get("next")
+            or reverse("backoffice:webhook-deliveries"),
         )
 
 

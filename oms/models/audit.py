@@ -21,7 +21,9 @@ class StateTransition(models.Model):
     class Meta:
         ordering = ["id"]
         indexes = [
-            models.Index(fields=["entity_type", "entity_id", "id"], name="transition_entity_idx")
+            models.Index(
+                fields=["entity_type", "entity_id", "id"], name="transition_entity_idx"
+            )
         ]
 
     def __str__(self) -> str:

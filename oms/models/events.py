@@ -22,7 +22,9 @@ class Event(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["entity_type", "entity_id", "id"], name="event_entity_idx"),
+            models.Index(
+                fields=["entity_type", "entity_id", "id"], name="event_entity_idx"
+            ),
             models.Index(
                 fields=["id"],
                 name="event_undispatched_idx",
@@ -32,7 +34,9 @@ class Event(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.sequence or '-'} {self.name} {self.entity_type}:{self.entity_id}"
+        return (
+            f"#{self.sequence or '-'} {self.name} {self.entity_type}:{self.entity_id}"
+        )
 
     def envelope(self) -> dict:
         return {
@@ -70,7 +74,9 @@ class WebhookDelivery(FSMModelMixin, models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
 
-    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="deliveries")
+    event = models.ForeignKey(
+        Event, on_delete=models.PROTECT, related_name="deliveries"
+    )
     subscription = models.ForeignKey(
         WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries"
     )
@@ -90,7 +96,8 @@ class WebhookDelivery(FSMModelMixin, models.Model):
         ordering = ["-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["event", "subscription"], name="one_delivery_per_event_subscription"
+                fields=["event", "subscription"],
+                name="one_delivery_per_event_subscription",
             ),
             models.CheckConstraint(
                 condition=models.Q(status__in=["pending", "succeeded", "failed"]),

@@ -15,7 +15,9 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["owner", "key"], name="idempotency_key_per_owner")
+            models.UniqueConstraint(
+                fields=["owner", "key"], name="idempotency_key_per_owner"
+            )
         ]
 
     def __str__(self) -> str:

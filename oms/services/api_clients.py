@@ -18,13 +18,17 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def api_client_create(*, name: str, role: str = Role.INTEGRATION) -> tuple[ApiClient, str]:
+def api_client_create(
+    *, name: str, role: str = Role.INTEGRATION
+) -> tuple[ApiClient, str]:
     """Create a client acting as its own user in `role`; returns it and the token,
     which is not stored and cannot be shown again."""
     if role not in Role.values:
         raise ApplicationError(f"Unknown role {role!r}.", code="unknown_role")
     if ApiClient.objects.filter(name=name).exists():
-        raise ApplicationError(f"An API client named {name!r} exists.", code="duplicate")
+        raise ApplicationError(
+            f"An API client named {name!r} exists.", code="duplicate"
+        )
     prefix = secrets.token_hex(4)
     token = f"{TOKEN_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
     with transaction.atomic():

@@ -85,7 +85,9 @@ def dispatch_events(*, limit: int = SEQUENCE_BATCH_SIZE) -> int:
             event.sequence = last + offset
             event.dispatched_at = now
             deliveries.extend(
-                WebhookDelivery(event=event, subscription=subscription, next_attempt_at=now)
+                WebhookDelivery(
+                    event=event, subscription=subscription, next_attempt_at=now
+                )
                 for subscription in subscriptions
                 if pattern_matches(subscription.event_patterns, event.name)
             )

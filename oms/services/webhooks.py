@@ -60,7 +60,7 @@ def subscription_update(
 
 
 def subscription_rotate_secret(*, subscription: WebhookSubscription) -> str:
-    """Replace the signing secret; deliveries from now on are signed with the new one."""
+    """Replace the signing secret; later deliveries are signed with the new one."""
     subscription.secret = new_webhook_secret()
     subscription.secret_rotated_at = timezone.now()
     subscription.save(update_fields=["secret", "secret_rotated_at"])
@@ -101,7 +101,9 @@ def _claim(delivery_id: int) -> WebhookDelivery | None:
             return None
         if delivery.claimed_until and delivery.claimed_until > now:
             return None
-        delivery.claimed_until = now + timedelta(seconds=settings.OMS_WEBHOOK_CLAIM_SECONDS)
+        delivery.claimed_until = now + timedelta(
+            seconds=settings.OMS_WEBHOOK_CLAIM_SECONDS
+        )
         delivery.save(update_fields=["claimed_until"])
     return delivery
 
@@ -155,7 +157,9 @@ def _record_attempt(delivery_id: int, status_code: int | None, error: str):
             delivery.give_up()
             delivery.next_attempt_at = None
         else:
-            delivery.next_attempt_at = now + timedelta(seconds=backoff[delivery.attempts - 1])
+            delivery.next_attempt_at = now + timedelta(
+                seconds=backoff[delivery.attempts - 1]
+            )
         delivery.save()
     return delivery
 

@@ -4,10 +4,16 @@ import pytest
 
 from oms.roles import Role
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+]
 
 
-def test_admin_sees_integrations_and_a_csr_does_not(page, live_server, login, make_user, screenshot):
+def test_admin_sees_integrations_and_a_csr_does_not(
+    page, live_server, login, make_user, screenshot
+):
     login(page, make_user(Role.ADMIN))
     sidebar = page.get_by_role("navigation", name="Main")
     assert sidebar.get_by_role("link", name="Webhooks").is_visible()
@@ -15,7 +21,12 @@ def test_admin_sees_integrations_and_a_csr_does_not(page, live_server, login, ma
 
     page.get_by_role("button", name="Log out").click()
     login(page, make_user(Role.CSR))
-    assert page.get_by_role("navigation", name="Main").get_by_role("link", name="Webhooks").count() == 0
+    assert (
+        page.get_by_role("navigation", name="Main")
+        .get_by_role("link", name="Webhooks")
+        .count()
+        == 0
+    )
     response = page.goto(f"{live_server.url}/backoffice/integrations/webhooks/")
     assert response.status == 403
 

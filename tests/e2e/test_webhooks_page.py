@@ -9,7 +9,11 @@ from oms.services.events import dispatch_events, record_event
 from oms.services.webhooks import delivery_attempt
 from tests.oms.webhook_receiver import Receiver
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+]
 
 
 def test_admin_adds_a_subscription_and_redelivers_a_failed_delivery(
@@ -43,9 +47,14 @@ def test_admin_adds_a_subscription_and_redelivers_a_failed_delivery(
         screenshot(page, "webhook-delivery-failed")
 
         row.get_by_role("button", name="Re-deliver").click()
-        assert f"Delivery #{delivery.pk} queued again." in page.get_by_role("status").inner_text()
+        assert (
+            f"Delivery #{delivery.pk} queued again."
+            in page.get_by_role("status").inner_text()
+        )
         page.reload()
-        assert "Succeeded" in page.get_by_test_id(f"delivery-{delivery.pk}").inner_text()
+        assert (
+            "Succeeded" in page.get_by_test_id(f"delivery-{delivery.pk}").inner_text()
+        )
         screenshot(page, "webhook-delivery-redelivered")
 
     assert [r["status"] for r in receiver.received] == [500, 200]

@@ -9,15 +9,26 @@ from rest_framework.test import APIClient
 
 from oms.models import ApiClient, WebhookSubscription
 from oms.services.api_clients import api_client_create
-from tests.integration_support import needs_services, purge_queue, wait_until, worker_thread
+from tests.integration_support import (
+    needs_services,
+    purge_queue,
+    wait_until,
+    worker_thread,
+)
 
 pytestmark = pytest.mark.django_db
 
-SUBSCRIPTION = {"name": "erp", "url": "https://erp.example.com/hook", "event_patterns": ["order.*"]}
+SUBSCRIPTION = {
+    "name": "erp",
+    "url": "https://erp.example.com/hook",
+    "event_patterns": ["order.*"],
+}
 
 
 def post(client, body, key):
-    return client.post("/api/v1/webhooks", body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+    return client.post(
+        "/api/v1/webhooks", body, format="json", HTTP_IDEMPOTENCY_KEY=key
+    )
 
 
 def test_same_key_and_body_replays_the_first_response(integration_api):
@@ -75,21 +86,31 @@ def test_concurrent_requests_with_one_key_write_once():
 
 
 def test_validation_errors_use_the_one_error_shape(admin_api):
-    response = admin_api.post("/api/v1/webhooks", {"name": "", "url": "x"}, format="json")
+    response = admin_api.post(
+        "/api/v1/webhooks", {"name": "", "url": "x"}, format="json"
+    )
     assert response.status_code == 400
     body = response.json()
-    assert body["type"] == "invalid" and body["status"] == 400 and body["title"] == "Bad Request"
+    assert (
+        body["type"] == "invalid"
+        and body["status"] == 400
+        and body["title"] == "Bad Request"
+    )
     assert set(body["errors"]) >= {"name", "url", "event_patterns"}
 
 
 def test_not_found_and_malformed_json_use_the_error_shape(admin_api):
     missing = admin_api.get("/api/v1/webhooks/999")
     assert missing.status_code == 404 and missing.json()["status"] == 404
-    malformed = admin_api.post("/api/v1/webhooks", "{nope", content_type="application/json")
+    malformed = admin_api.post(
+        "/api/v1/webhooks", "{nope", content_type="application/json"
+    )
     assert malformed.status_code == 400 and malformed.json()["type"] == "parse_error"
 
 
-def test_a_transition_not_allowed_is_a_409_naming_the_state(admin_api, django_user_model):
+def test_a_transition_not_allowed_is_a_409_naming_the_state(
+    admin_api, django_user_model
+):
     from django.db import transaction
 
     from oms.models import WebhookDelivery
@@ -130,7 +151,9 @@ def test_health_in_embedded_mode_reports_in_process_tasks(client, settings):
     response = client.get("/api/v1/health")
     assert response.status_code == 200
     assert response.json()["checks"] == {
-        "database": "ok", "broker": "ok (in-process)", "worker": "ok (in-process)"
+        "database": "ok",
+        "broker": "ok (in-process)",
+        "worker": "ok (in-process)",
     }
 
 

@@ -22,7 +22,12 @@ def test_feed_resumes_after_the_last_id(integration_api, three_events):
     rest = integration_api.get("/api/v1/events", {"after": first["next_after"]}).json()
     assert [e["name"] for e in rest["events"]] == ["return.processed"]
     assert rest["events"][0].keys() == {
-        "id", "name", "occurred_at", "entity_type", "entity_id", "payload"
+        "id",
+        "name",
+        "occurred_at",
+        "entity_type",
+        "entity_id",
+        "payload",
     }
 
 
@@ -38,7 +43,9 @@ def test_feed_rejects_a_bad_cursor_in_the_error_shape(integration_api):
     assert body["status"] == 400 and "after" in body["errors"]
 
 
-@pytest.mark.parametrize("role,expected", [(None, 401), (Role.CSR, 403), (Role.ADMIN, 200)])
+@pytest.mark.parametrize(
+    "role,expected", [(None, 401), (Role.CSR, 403), (Role.ADMIN, 200)]
+)
 def test_feed_is_for_integrations_and_admins(api_client_for, role, expected):
     response = api_client_for(role).get("/api/v1/events")
     assert response.status_code == expected

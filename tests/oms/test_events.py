@@ -31,10 +31,16 @@ def test_events_get_public_ids_in_order_only_when_dispatched(django_user_model):
     assert first.envelope()["id"] == 1
 
 
-def test_dispatch_creates_one_delivery_per_matching_subscription_once(django_user_model):
+def test_dispatch_creates_one_delivery_per_matching_subscription_once(
+    django_user_model,
+):
     user = django_user_model.objects.create(username="u")
-    orders = subscription_create(name="orders", url="http://127.0.0.1:9/o", event_patterns=["order.*"])
-    everything = subscription_create(name="all", url="http://127.0.0.1:9/a", event_patterns=["*"])
+    orders = subscription_create(
+        name="orders", url="http://127.0.0.1:9/o", event_patterns=["order.*"]
+    )
+    everything = subscription_create(
+        name="all", url="http://127.0.0.1:9/a", event_patterns=["*"]
+    )
     with transaction.atomic():
         record_event("order.created", user, {})
         record_event("return.processed", user, {})
@@ -52,6 +58,8 @@ def test_payload_decimals_and_dates_are_stored_as_json_strings(django_user_model
 
     user = django_user_model.objects.create(username="u")
     with transaction.atomic():
-        event = record_event("x.happened", user, {"amount": Decimal("1.10"), "on": date(2026, 1, 2)})
+        event = record_event(
+            "x.happened", user, {"amount": Decimal("1.10"), "on": date(2026, 1, 2)}
+        )
     event.refresh_from_db()
     assert event.payload == {"amount": "1.10", "on": "2026-01-02"}

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def subscribed(django_user_model):
-    """subscribed(receiver, patterns) → subscription whose secret the receiver checks."""
+    """subscribed(receiver, patterns) → a subscription the receiver can verify."""
 
     def make(receiver: Receiver, patterns=("*",)):
         subscription = subscription_create(
@@ -39,7 +39,9 @@ def only_delivery() -> WebhookDelivery:
     return WebhookDelivery.objects.select_related("event").get()
 
 
-def test_a_delivery_is_signed_and_verified_by_the_consumer(subscribed, django_user_model):
+def test_a_delivery_is_signed_and_verified_by_the_consumer(
+    subscribed, django_user_model
+):
     user = django_user_model.objects.create(username="u")
     with Receiver() as receiver:
         subscribed(receiver)
@@ -106,7 +108,9 @@ def test_an_unreachable_endpoint_records_the_error(subscribed, django_user_model
     assert "ConnectionError" in delivery.last_error
 
 
-def test_a_failed_delivery_can_be_redelivered_by_hand(subscribed, django_user_model, settings):
+def test_a_failed_delivery_can_be_redelivered_by_hand(
+    subscribed, django_user_model, settings
+):
     settings.OMS_WEBHOOK_BACKOFF_SECONDS = []
     user = django_user_model.objects.create(username="u")
     with Receiver(statuses=[500]) as receiver:
@@ -135,7 +139,9 @@ def test_a_pending_delivery_cannot_be_redelivered(subscribed, django_user_model)
             delivery_redeliver(delivery=only_delivery())
 
 
-def test_after_rotation_deliveries_are_signed_with_the_new_secret(subscribed, django_user_model):
+def test_after_rotation_deliveries_are_signed_with_the_new_secret(
+    subscribed, django_user_model
+):
     user = django_user_model.objects.create(username="u")
     with Receiver() as receiver:
         subscription = subscribed(receiver)
@@ -148,7 +154,9 @@ def test_after_rotation_deliveries_are_signed_with_the_new_secret(subscribed, dj
     assert receiver.forged == 0 and len(receiver.received) == 1
 
 
-def test_only_matching_active_subscriptions_get_deliveries(subscribed, django_user_model):
+def test_only_matching_active_subscriptions_get_deliveries(
+    subscribed, django_user_model
+):
     from oms.services.webhooks import subscription_deactivate
 
     user = django_user_model.objects.create(username="u")

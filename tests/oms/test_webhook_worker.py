@@ -25,7 +25,9 @@ pytestmark = [
 
 
 def subscribe(receiver: Receiver):
-    subscription = subscription_create(name="erp", url=receiver.url, event_patterns=["*"])
+    subscription = subscription_create(
+        name="erp", url=receiver.url, event_patterns=["*"]
+    )
     receiver.secret = subscription.secret
     return subscription
 
@@ -45,7 +47,9 @@ def test_an_endpoint_answering_500_twice_gets_the_event_on_the_third_try(
             sweep_outbox.delay()  # what beat does every 15 s
             return WebhookDelivery.objects.filter(status="succeeded").exists()
 
-        wait_until(delivered, timeout=30, interval=1, message="delivery never succeeded")
+        wait_until(
+            delivered, timeout=30, interval=1, message="delivery never succeeded"
+        )
 
     delivery = WebhookDelivery.objects.get()
     assert [r["status"] for r in receiver.received] == [500, 500, 200]
@@ -53,7 +57,9 @@ def test_an_endpoint_answering_500_twice_gets_the_event_on_the_third_try(
     assert receiver.forged == 0
 
 
-def test_events_recorded_while_the_worker_is_down_all_arrive_without_gaps(django_user_model):
+def test_events_recorded_while_the_worker_is_down_all_arrive_without_gaps(
+    django_user_model,
+):
     purge_queue()
     user = django_user_model.objects.create(username="u")
     with Receiver() as receiver:
@@ -62,7 +68,9 @@ def test_events_recorded_while_the_worker_is_down_all_arrive_without_gaps(django
             with transaction.atomic():
                 record_event("order.created", user, {"n": n})
         assert receiver.received == [], "delivered with no worker running"
-        assert not Event.objects.filter(sequence__isnull=False).exists(), "sequenced early"
+        assert not Event.objects.filter(sequence__isnull=False).exists(), (
+            "sequenced early"
+        )
 
         worker = WorkerProcess(OMS_WEBHOOK_CLAIM_SECONDS="2").start()
         try:

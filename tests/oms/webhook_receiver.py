@@ -33,8 +33,11 @@ class Receiver:
                 with receiver.lock:
                     status = receiver.statuses.pop(0) if receiver.statuses else 200
                     receiver.received.append(
-                        {"envelope": envelope, "status": status,
-                         "event_name_header": self.headers["X-OMS-Event-Name"]}
+                        {
+                            "envelope": envelope,
+                            "status": status,
+                            "event_name_header": self.headers["X-OMS-Event-Name"],
+                        }
                     )
                 self.send_response(status)
                 self.end_headers()

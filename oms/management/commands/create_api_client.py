@@ -17,5 +17,7 @@ class Command(BaseCommand):
             client, token = api_client_create(name=name, role=role)
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
-        self.stdout.write(f"API client {client.name!r} (role {role}). Token, shown once:")
+        self.stdout.write(
+            f"API client {client.name!r} (role {role}). Token, shown once:"
+        )
         self.stdout.write(token)

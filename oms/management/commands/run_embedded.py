@@ -17,7 +17,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, addrport: str, **options):
         if not settings.CELERY_EMBEDDED:
-            raise CommandError("REDIS_URL is set: start a worker and beat instead (see README).")
+            raise CommandError(
+                "REDIS_URL is set: start a worker and beat instead (see README)."
+            )
         beat = EmbeddedService(
             app,
             thread=True,

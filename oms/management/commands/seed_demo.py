@@ -38,6 +38,6 @@ class Command(BaseCommand):
                 except ModuleNotFoundError:
                     continue
                 module.seed(self.stdout)
-        self.stdout.write("Demo users (password for all: %s):" % DEMO_PASSWORD)
+        self.stdout.write(f"Demo users (password for all: {DEMO_PASSWORD}):")
         for role in STAFF_ROLES:
             self.stdout.write(f"  {role:<18} username: {role}")
