@@ -8,6 +8,7 @@ api_v1 = [
     path("", include("inventory.api_urls")),
     path("", include("payments.api_urls")),
     path("", include("orders.api_urls")),
+    path("", include("orders.routing.api_urls")),
     path("", include("returns.api_urls")),
 ]
 
@@ -24,6 +25,7 @@ urlpatterns = [
     path("backoffice/", include("oms.backoffice.urls")),
     path("backoffice/inventory/", include("inventory.urls")),
     path("backoffice/orders/", include("orders.urls")),
+    path("backoffice/fulfillment/", include("orders.routing.urls")),
     path("backoffice/payments/", include("payments.urls")),
     path("backoffice/returns/", include("returns.urls")),
 ]

@@ -9,7 +9,7 @@ from django.urls import reverse
 from oms.models import WebhookDelivery
 from oms.roles import has_role
 
-DASHBOARD_APPS = ["orders", "inventory", "returns", "payments"]
+DASHBOARD_APPS = ["orders", "orders.routing", "inventory", "returns", "payments"]
 
 
 def kernel_counters() -> list[dict]:

@@ -9,7 +9,14 @@ from django.urls import reverse
 from oms.roles import has_role
 
 SECTIONS = ["Orders", "Fulfillment", "Inventory", "Returns", "Integrations"]
-APPS_WITH_PAGES = ["orders", "inventory", "returns", "payments", "oms.backoffice"]
+APPS_WITH_PAGES = [
+    "orders",
+    "orders.routing",
+    "inventory",
+    "returns",
+    "payments",
+    "oms.backoffice",
+]
 
 
 @dataclass(frozen=True)
