@@ -33,12 +33,14 @@ from inventory.models import (
     StockSync,
     TransferOrder,
 )
+from inventory.params import text_param
 from oms.api.permissions import roles_allowed
 from oms.api.schema import ERROR_RESPONSES
 from oms.errors import ApplicationError, PermissionDenied
 from oms.roles import Role
 from oms.services.transitions import allowed_transitions
 
+MAX_UNITS = services.MAX_UNITS
 READ_ROLES = (Role.CSR, Role.STORE_ASSOCIATE, Role.INVENTORY_MANAGER, Role.INTEGRATION)
 STAFF_ROLES = (Role.STORE_ASSOCIATE, Role.INVENTORY_MANAGER, Role.INTEGRATION)
 MANAGER_ROLES = (Role.INVENTORY_MANAGER, Role.INTEGRATION)
@@ -55,14 +57,23 @@ def ensure_location_access(user, location: Location) -> None:
 # Fields and small serializers -------------------------------------------------------
 
 
-class SkuField(serializers.SlugRelatedField):
+class CodeField(serializers.SlugRelatedField):
+    """Looks a row up by its code; refuses text PostgreSQL cannot compare."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or "\x00" in data:
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class SkuField(CodeField):
     def __init__(self, **kwargs):
         kwargs.setdefault("queryset", Product.objects.all())
         kwargs.setdefault("error_messages", {"does_not_exist": "Unknown SKU {value}."})
         super().__init__(slug_field="sku", **kwargs)
 
 
-class LocationCodeField(serializers.SlugRelatedField):
+class LocationCodeField(CodeField):
     def __init__(self, **kwargs):
         kwargs.setdefault("queryset", Location.objects.all())
         kwargs.setdefault(
@@ -73,7 +84,7 @@ class LocationCodeField(serializers.SlugRelatedField):
 
 class ItemInputSerializer(serializers.Serializer):
     sku = SkuField()
-    quantity = serializers.IntegerField(min_value=1)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_UNITS)
 
 
 def items_of(validated: list[dict]) -> list[services.ItemQuantity]:
@@ -116,7 +127,11 @@ class LocationSerializer(serializers.ModelSerializer):
             "active",
         ]
         read_only_fields = ["id"]
-        extra_kwargs = {"code": {"validators": []}}
+        extra_kwargs = {
+            "code": {"validators": []},
+            "latitude": {"min_value": -90, "max_value": 90},
+            "longitude": {"min_value": -180, "max_value": 180},
+        }
 
 
 class StockLevelSerializer(serializers.ModelSerializer):
@@ -206,7 +221,8 @@ class ProductDetailApi(APIView):
 
     @extend_schema(responses={200: ProductSerializer, **ERROR_RESPONSES})
     def get(self, request, sku: str):
-        return Response(ProductSerializer(get_object_or_404(Product, sku=sku)).data)
+        product = get_object_or_404(Product, sku=sku.replace("\x00", "\ufffd"))
+        return Response(ProductSerializer(product).data)
 
 
 class LocationFilter(filters.FilterSet):
@@ -246,7 +262,8 @@ class LocationDetailApi(APIView):
 
     @extend_schema(responses={200: LocationSerializer, **ERROR_RESPONSES})
     def get(self, request, code: str):
-        return Response(LocationSerializer(get_object_or_404(Location, code=code)).data)
+        location = get_object_or_404(Location, code=code.replace("\x00", "\ufffd"))
+        return Response(LocationSerializer(location).data)
 
 
 class StockListApi(ListAPIView):
@@ -270,9 +287,9 @@ class StockListApi(ListAPIView):
     def get_queryset(self):
         params = self.request.query_params
         return selectors.stock_list(
-            location_code=params.get("location", ""),
-            sku=params.get("sku", ""),
-            in_stock=params.get("in_stock", "").lower() in {"1", "true", "yes"},
+            location_code=text_param(params, "location"),
+            sku=text_param(params, "sku"),
+            in_stock=text_param(params, "in_stock").lower() in {"1", "true", "yes"},
         )
 
 
@@ -297,10 +314,10 @@ class LedgerListApi(ListAPIView):
     def get_queryset(self):
         params = self.request.query_params
         return selectors.ledger_list(
-            location_code=params.get("location", ""),
-            sku=params.get("sku", ""),
-            type=params.get("type", ""),
-            reference=params.get("reference", ""),
+            location_code=text_param(params, "location"),
+            sku=text_param(params, "sku"),
+            type=text_param(params, "type"),
+            reference=text_param(params, "reference"),
         )
 
 
@@ -439,7 +456,8 @@ class AsnListCreateApi(ListAPIView):
     def get_queryset(self):
         params = self.request.query_params
         return selectors.asn_list(
-            status=params.get("status", ""), location_code=params.get("location", "")
+            status=text_param(params, "status"),
+            location_code=text_param(params, "location"),
         )
 
     @extend_schema(
@@ -589,9 +607,9 @@ class TransferOrderListCreateApi(ListAPIView):
     def get_queryset(self):
         params = self.request.query_params
         return selectors.transfer_order_list(
-            status=params.get("status", ""),
-            overdue=params.get("overdue", "").lower() in {"1", "true", "yes"},
-            location_code=params.get("location", ""),
+            status=text_param(params, "status"),
+            overdue=text_param(params, "overdue").lower() in {"1", "true", "yes"},
+            location_code=text_param(params, "location"),
         )
 
     @extend_schema(
@@ -628,7 +646,7 @@ class TransferOrderDetailApi(APIView):
 
 class ShipItemSerializer(serializers.Serializer):
     sku = SkuField()
-    quantity = serializers.IntegerField(min_value=0)
+    quantity = serializers.IntegerField(min_value=0, max_value=MAX_UNITS)
 
 
 class TransferOrderShipInputSerializer(serializers.Serializer):
@@ -725,7 +743,11 @@ ADJUSTMENT_REASON_CHOICES = [
 class AdjustmentInputSerializer(serializers.Serializer):
     location = LocationCodeField()
     sku = SkuField()
-    quantity = serializers.IntegerField(help_text="Signed change of on_hand, not 0.")
+    quantity = serializers.IntegerField(
+        min_value=-MAX_UNITS,
+        max_value=MAX_UNITS,
+        help_text="Signed change of on_hand, not 0.",
+    )
     reason = serializers.ChoiceField(choices=ADJUSTMENT_REASON_CHOICES)
     note = serializers.CharField(max_length=500, required=False, default="")
 
@@ -812,7 +834,7 @@ class CycleCountInputSerializer(serializers.Serializer):
 
 class CountedItemSerializer(serializers.Serializer):
     sku = SkuField()
-    quantity = serializers.IntegerField(min_value=0)
+    quantity = serializers.IntegerField(min_value=0, max_value=MAX_UNITS)
 
 
 class CycleCountSubmitInputSerializer(serializers.Serializer):
@@ -846,8 +868,8 @@ class CycleCountListCreateApi(ListAPIView):
         params = self.request.query_params
         return (
             selectors.cycle_count_list(
-                status=params.get("status", ""),
-                location_code=params.get("location", ""),
+                status=text_param(params, "status"),
+                location_code=text_param(params, "location"),
             )
             .select_related("recount")
             .prefetch_related("lines__product")

@@ -12,7 +12,11 @@ def _products_from_lines(text: str, *, with_quantities: bool) -> list:
             continue
         parts = [part.strip() for part in raw.replace(";", ",").split(",")]
         if with_quantities:
-            if len(parts) != 2 or not parts[1].isdigit() or int(parts[1]) <= 0:
+            if (
+                len(parts) != 2
+                or not (parts[1].isascii() and parts[1].isdigit())
+                or not 0 < int(parts[1]) <= services.MAX_UNITS
+            ):
                 errors.append(f"Line {number}: write “SKU, quantity” (quantity > 0).")
                 continue
             parsed.append((parts[0], int(parts[1])))
@@ -64,6 +68,8 @@ class AdjustmentForm(forms.Form):
     sku = forms.CharField(label="SKU", max_length=64)
     quantity = forms.IntegerField(
         label="Change of units on hand",
+        min_value=-services.MAX_UNITS,
+        max_value=services.MAX_UNITS,
         help_text="Negative takes units out (damaged, lost); positive adds (found).",
     )
     reason = forms.ChoiceField(

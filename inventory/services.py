@@ -65,6 +65,7 @@ ADJUSTMENT_REASONS = {
     InventoryTransaction.Reason.CORRECTION: 0,
 }
 SYNC_BATCH_SIZE = 1000
+MAX_UNITS = 1_000_000_000
 
 
 class ItemQuantity(NamedTuple):
@@ -94,7 +95,11 @@ class LedgerEntry:
 
 
 def _require_positive(quantity, field: str = "quantity") -> int:
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+    if (
+        isinstance(quantity, bool)
+        or not isinstance(quantity, int)
+        or not 0 < quantity <= MAX_UNITS
+    ):
         raise InvalidQuantity(
             "Quantities must be whole numbers above zero.",
             field_errors={field: ["Must be a whole number above zero."]},
@@ -1465,11 +1470,20 @@ def sync_rows_from_csv(stream) -> Iterator[SyncRow]:
 
 
 def _csv_rows(reader) -> Iterator[SyncRow]:
-    for number, cells in enumerate(reader, start=2):
-        if not any(cell.strip() for cell in cells):
-            continue
-        cells = [cell.strip() for cell in cells] + ["", "", ""]
-        yield SyncRow(number, cells[0], cells[1], cells[2])
+    number = 1
+    try:
+        for number, cells in enumerate(reader, start=2):
+            if not any(cell.strip() for cell in cells):
+                continue
+            cells = [cell.strip() for cell in cells] + ["", "", ""]
+            yield SyncRow(number, cells[0], cells[1], cells[2])
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise ApplicationError(
+            f"The file is unreadable after line {number}: {exc}. The rows before "
+            "it were applied.",
+            code="invalid_csv",
+            field_errors={"file": ["Not a readable UTF-8 CSV file."]},
+        ) from exc
 
 
 def _batches(rows: Iterable, size: int) -> Iterator[list]:
@@ -1489,17 +1503,26 @@ def _sync_batch(
     """Apply one batch in its own transaction; returns its rejected rows."""
     rejected: list[dict] = []
     products = {
-        p.sku: p for p in Product.objects.filter(sku__in={row.sku for row in batch})
+        p.sku: p
+        for p in Product.objects.filter(
+            sku__in={row.sku for row in batch if "\x00" not in row.sku}
+        )
     }
     targets: dict[tuple[int, int], tuple[SyncRow, int]] = {}
     for row in batch:
         error = None
-        quantity = int(row.quantity) if row.quantity.isdigit() else None
-        if row.location not in locations:
+        quantity = (
+            int(row.quantity)
+            if row.quantity.isascii() and row.quantity.isdigit()
+            else None
+        )
+        if "\x00" in "".join(row[1:]):
+            error = "The row contains a NUL character."
+        elif row.location not in locations:
             error = f"Unknown location {row.location!r}."
         elif row.sku not in products:
             error = f"Unknown SKU {row.sku!r}."
-        elif quantity is None:
+        elif quantity is None or quantity > MAX_UNITS:
             error = f"Quantity {row.quantity!r} is not a whole number of zero or more."
         else:
             key = (locations[row.location].pk, products[row.sku].pk)

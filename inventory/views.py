@@ -16,6 +16,7 @@ from inventory.forms import (
     TransferOrderForm,
 )
 from inventory.models import Asn, CycleCount, Location, Receipt, TransferOrder
+from inventory.params import text_param
 from oms.backoffice.access import RoleRequiredMixin, run_action
 from oms.errors import ApplicationError, PermissionDenied
 from oms.roles import Role, has_role
@@ -46,7 +47,9 @@ class ListPageMixin:
 
 def _quantity(value: str) -> int | None:
     value = (value or "").strip()
-    return int(value) if value.isdigit() else None
+    if not (value.isascii() and value.isdigit()) or int(value) > services.MAX_UNITS:
+        return None
+    return int(value)
 
 
 def _guarded(request, location: Location, action):
@@ -71,8 +74,8 @@ class StockListView(RoleRequiredMixin, ListPageMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         params = self.request.GET
         context.update(
-            location=params.get("location", ""),
-            q=params.get("q", "").strip(),
+            location=text_param(params, "location"),
+            q=text_param(params, "q").strip(),
             in_stock=params.get("in_stock") == "1",
             locations=Location.objects.all(),
         )
@@ -97,9 +100,9 @@ class LedgerView(RoleRequiredMixin, ListPageMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         params = self.request.GET
         context.update(
-            location=params.get("location", ""),
-            sku=params.get("sku", "").strip(),
-            type=params.get("type", ""),
+            location=text_param(params, "location"),
+            sku=text_param(params, "sku").strip(),
+            type=text_param(params, "type"),
             types=LEDGER_TYPES,
             locations=Location.objects.all(),
         )
@@ -123,7 +126,7 @@ class TransferOrderListView(RoleRequiredMixin, ListPageMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        status = self.request.GET.get("status", "")
+        status = text_param(self.request.GET, "status")
         overdue = self.request.GET.get("overdue") == "1"
         context.update(
             status=status,
@@ -292,7 +295,7 @@ class AsnListView(RoleRequiredMixin, ListPageMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        status = self.request.GET.get("status", "")
+        status = text_param(self.request.GET, "status")
         context.update(
             status=status,
             statuses=Asn.Status.choices,
@@ -429,7 +432,7 @@ class CycleCountListView(RoleRequiredMixin, ListPageMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        status = self.request.GET.get("status", "")
+        status = text_param(self.request.GET, "status")
         context.update(
             status=status,
             statuses=CycleCount.Status.choices,

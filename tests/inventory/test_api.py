@@ -311,3 +311,16 @@ def test_store_associates_act_only_at_their_locations(
     assert refused.json()["type"] == "location_not_assigned"
     assert not StockLevel.objects.filter(location=dc).exists()
     assert Asn.objects.count() == TransferOrder.objects.count() == 0
+
+
+def test_text_postgresql_cannot_store_is_a_client_error_not_a_crash(
+    integration_api, store
+):
+    assert integration_api.get("/api/v1/stock?sku=A%00B").status_code == 200
+    refused = integration_api.post(
+        "/api/v1/inventory/adjustments",
+        {"location": store.code, "sku": "A\x00B", "quantity": 1, "reason": "found"},
+        format="json",
+    )
+    assert refused.status_code == 400
+    assert "sku" in refused.json()["errors"]
