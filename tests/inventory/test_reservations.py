@@ -258,3 +258,59 @@ def test_store_associates_see_their_locations_and_managers_all(make_user, store,
     assert set(selectors.locations_for_user(user=manager)) == {store, dc}
     services.location_unassign_staff(user=associate, location=store)
     assert not selectors.locations_for_user(user=associate).exists()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_reserve_consume_release_and_receipts_keep_the_books_exact(
+    store, product, receive
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("row locking is what this proves; PostgreSQL only")
+    receive(store, product, 40)
+    barrier = threading.Barrier(12)
+    errors: list[Exception] = []
+
+    def customer(n: int) -> None:
+        try:
+            barrier.wait()
+            for round_ in range(5):
+                owner = f"{n}-{round_}"
+                try:
+                    services.reservation_create(
+                        location=store,
+                        product=product,
+                        quantity=2,
+                        owner_type="order",
+                        owner_id=owner,
+                    )
+                except InsufficientStock:
+                    continue
+                if n % 2:
+                    services.reservation_consume(
+                        owner_type="order",
+                        owner_id=owner,
+                        location=store,
+                        product=product,
+                        quantity=1,
+                        reference=owner,
+                    )
+                services.reservations_release(owner_type="order", owner_id=owner)
+                if n % 3 == 0:
+                    receive(store, product, 1, reference=f"PO-{owner}")
+        except Exception as exc:  # a deadlock or any other failure fails the test
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=customer, args=(n,)) for n in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    stock = level(store, product)
+    assert stock.reserved == 0
+    assert stock.on_hand == 40 + 4 * 5 - 6 * 5
+    assert selectors.stock_ledger_mismatches() == []
