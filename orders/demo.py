@@ -16,8 +16,12 @@ D = Decimal
 
 def _order(number: int, products: list[Product], **fields) -> Order:
     lines = [
-        LineInput(sku=product.sku, quantity=1 + index % 2, unit_price=D("19.90"),
-                  tax=D("3.78") * (1 + index % 2))
+        LineInput(
+            sku=product.sku,
+            quantity=1 + index % 2,
+            unit_price=D("19.90"),
+            tax=D("3.78") * (1 + index % 2),
+        )
         for index, product in enumerate(products)
     ]
     data = OrderInput(
@@ -27,8 +31,12 @@ def _order(number: int, products: list[Product], **fields) -> Order:
         payment_token=fields.pop("payment_token", "tok_approve"),
         customer_name=fields.pop("customer_name", f"Demo Customer {number}"),
         customer_email=fields.pop("customer_email", f"customer{number}@example.com"),
-        shipping_address={"address_line1": f"Hauptstraße {number}", "city": "Berlin",
-                          "postal_code": "10115", "country": "DE"},
+        shipping_address={
+            "address_line1": f"Hauptstraße {number}",
+            "city": "Berlin",
+            "postal_code": "10115",
+            "country": "DE",
+        },
         shipping_method="standard",
         shipping_price=fields.pop("shipping_price", D("4.90")),
         lines=lines,
@@ -50,7 +58,9 @@ def seed(stdout) -> None:
         stdout.write("orders: demo data present")
         return
     services.channel_create(
-        code="web", name="Web shop", blocked_domains=["blocked.example"],
+        code="web",
+        name="Web shop",
+        blocked_domains=["blocked.example"],
         order_value_limit=D("500.00"),
     )
     services.channel_create(code="pos", name="Stores (POS)", grace_period_minutes=0)
@@ -69,8 +79,12 @@ def seed(stdout) -> None:
     )
     swapped = _past_grace(_order(6, products[4:6]))
     services.order_items_swap(
-        order=swapped, line_id=swapped.lines.order_by("position").first().pk,
-        new_sku=products[7].sku, quantity=1, actor=None, reason="Colour out of stock",
+        order=swapped,
+        line_id=swapped.lines.order_by("position").first().pk,
+        new_sku=products[7].sku,
+        quantity=1,
+        actor=None,
+        reason="Colour out of stock",
     )
     cancelled = _past_grace(_order(7, products[5:7]))
     services.order_cancel(order=cancelled, actor=None, reason="Customer changed mind")
@@ -78,9 +92,16 @@ def seed(stdout) -> None:
     if store is not None:
         level = (
             StockLevel.objects.filter(location=store, on_hand__gt=2)
-            .select_related("product").first()
+            .select_related("product")
+            .first()
         )
         if level is not None:
-            _order(8, [level.product], channel="pos", order_type="pos",
-                   pickup_location=store.code, shipping_price=D("0"))
+            _order(
+                8,
+                [level.product],
+                channel="pos",
+                order_type="pos",
+                pickup_location=store.code,
+                shipping_price=D("0"),
+            )
     stdout.write(f"orders: 2 channels, {Order.objects.count()} demo orders")

@@ -15,22 +15,21 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
-from inventory.selectors import locations_by_code, products_by_sku
 
 from inventory.models import Location
+from inventory.selectors import locations_by_code, products_by_sku
 from oms.errors import ApplicationError, Conflict
 from oms.services.events import record_event
 from orders import errors
-from orders.models import Channel, Order, OrderLine, OrderNumberCounter
+from orders.models import Channel, Order, OrderLine
 from orders.refund_calculator import order_discount_shares
 from payments.money import is_known_currency, quantize
 from payments.services import PaymentDeclined, payment_account_open
 
 ZERO = Decimal("0")
 MAX_IMPORT = 1000
-NUMBER_PREFIX = "OMS-"
 
 
 @dataclass
@@ -96,33 +95,6 @@ class _Lookups:
     products: dict
     locations: dict[str, Location]
     existing: dict[tuple[int, str], Order]
-
-
-def order_number(value: int) -> str:
-    return f"{NUMBER_PREFIX}{value:08d}"
-
-
-def allocate_order_numbers(count: int) -> list[str]:
-    """`count` new order numbers in one query. PostgreSQL draws them from a sequence
-    (no row lock, so concurrent intakes never wait on each other); SQLite, where
-    writers are serialised anyway, bumps a counter row with UPDATE … RETURNING."""
-    if count == 0:
-        return []
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT nextval('orders_order_number_seq') FROM generate_series(1, %s)",
-                [count],
-            )
-            return [order_number(row[0]) for row in cursor.fetchall()]
-        table = OrderNumberCounter._meta.db_table
-        cursor.execute(
-            f"INSERT INTO {table} (id, value) VALUES (1, %s) "
-            f"ON CONFLICT (id) DO UPDATE SET value = {table}.value + %s RETURNING value",
-            [count, count],
-        )
-        last = cursor.fetchone()[0]
-    return [order_number(value) for value in range(last - count + 1, last + 1)]
 
 
 def queue_for_type(order_type: str) -> str:
@@ -223,12 +195,9 @@ def computed_total(data: OrderInput) -> Decimal:
     return lines - data.discount + data.shipping_price + data.shipping_tax
 
 
-def build_order(
-    data: OrderInput, lookups: _Lookups, number: str, now: datetime
-) -> _Prepared:
+def build_order(data: OrderInput, lookups: _Lookups, now: datetime) -> _Prepared:
     channel = lookups.channels[data.channel]
     order = Order(
-        number=number,
         channel=channel,
         external_id=data.external_id,
         order_type=data.order_type,
@@ -355,9 +324,7 @@ def order_create(*, data: OrderInput) -> tuple[Order, bool]:
     channel = lookups.channels[data.channel]
     try:
         with transaction.atomic():
-            prepared = build_order(
-                data, lookups, allocate_order_numbers(1)[0], timezone.now()
-            )
+            prepared = build_order(data, lookups, timezone.now())
             _write([prepared], savepoints=False)
     except IntegrityError:
         # The external id is taken (a repeat, or a concurrent intake that committed
@@ -366,6 +333,11 @@ def order_create(*, data: OrderInput) -> tuple[Order, bool]:
         if not existing.exists():
             raise
         return _repeat(data, existing.get()), False
+    # The lines just written are the order's lines: answering with them spares a
+    # query (Django's own prefetch cache, as `prefetch_related` would fill it).
+    lines = OrderLine.objects.filter(order=prepared.order).order_by("position")
+    lines._result_cache, lines._prefetch_done = prepared.lines, True
+    prepared.order._prefetched_objects_cache = {"lines": lines}
     return prepared.order, True
 
 
@@ -407,16 +379,13 @@ def orders_import(*, orders: Sequence[OrderInput]) -> list[ImportResult]:
                 _repeat(data, earlier.order)
                 repeats_in_batch.append((result, earlier))
             else:
-                prepared = build_order(data, lookups, "", now)
+                prepared = build_order(data, lookups, now)
                 prepared.index = index
                 first_of[(data.channel, data.external_id)] = prepared
                 to_write.append(prepared)
         except Conflict as exc:
             result.code, result.detail = exc.code, exc.message
     with transaction.atomic():
-        numbers = allocate_order_numbers(len(to_write))
-        for prepared, number in zip(to_write, numbers, strict=True):
-            prepared.order.number = number
         declined = _write(to_write, savepoints=True) if to_write else {}
     for prepared in to_write:
         result = results[prepared.index]

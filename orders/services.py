@@ -17,8 +17,8 @@ from django.db import OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django_fsm import can_proceed
-from inventory.selectors import products_by_sku
 
+from inventory.selectors import products_by_sku
 from inventory.services import reservations_release, stock_ship_unreserved
 from oms.errors import ApplicationError, Conflict
 from oms.services.events import record_event
@@ -50,7 +50,7 @@ SWEEP_BATCH = 200
 LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL: NOWAIT found the row locked
 
 
-# Locking and reading -------------------------------------------------------------------
+# Locking and reading ------------------------------------------------------------------
 
 
 def lock_order(*, order_id: int, nowait: bool = True) -> Order:
@@ -136,7 +136,7 @@ def _release_line_reservations(lines: Iterable[OrderLine]) -> None:
         reservations_release(owner_type="order_line", owner_id=str(line.pk))
 
 
-# Money -------------------------------------------------------------------------------
+# Money --------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -179,7 +179,7 @@ def _release_money(
     return MoneyReleased(void, refund)
 
 
-# Approval ----------------------------------------------------------------------------
+# Approval -----------------------------------------------------------------------------
 
 
 def approval_failures(*, order: Order, account) -> list[str]:
@@ -213,7 +213,8 @@ def approval_failures(*, order: Order, account) -> list[str]:
         and order.fraud_score > channel.fraud_score_limit
     ):
         failures.append(
-            f"Fraud score {order.fraud_score} is above the limit {channel.fraud_score_limit}."
+            f"Fraud score {order.fraud_score} is above the limit "
+            f"{channel.fraud_score_limit}."
         )
     return failures
 
@@ -397,7 +398,7 @@ def order_approve(*, order: Order, actor, comment: str) -> Order:
         return _approve(order=order, actor=actor, comment=comment.strip())
 
 
-# Cancellation ------------------------------------------------------------------------
+# Cancellation -------------------------------------------------------------------------
 
 
 def _take_units(line: OrderLine, units: int) -> bool:
@@ -474,8 +475,8 @@ def order_cancel(*, order: Order, actor, reason: str) -> Order:
             for line in order.locked_lines
         ):
             raise Conflict(
-                "Part of this order has shipped; cancel the remaining items, and return "
-                "what has shipped.",
+                "Part of this order has shipped; cancel the remaining items, and "
+                "return what has shipped.",
                 code=errors.ALREADY_SHIPPED,
             )
         _require_changeable(order)
@@ -529,7 +530,8 @@ def _validated_units(order: Order, quantities: dict[int, int]) -> dict[int, int]
                 shipped or count <= line.quantity_cancellable + line.quantity_fulfilled
             )
             field_errors[str(line_id)] = [
-                f"Only {line.quantity_cancellable} of {line.sku} can still be cancelled."
+                f"Only {line.quantity_cancellable} of {line.sku} can still be "
+                "cancelled."
             ]
     if shipped:
         raise Conflict(
@@ -633,7 +635,7 @@ def order_lines_cancel(
         return plan
 
 
-# Item swap ---------------------------------------------------------------------------
+# Item swap ----------------------------------------------------------------------------
 
 
 def order_items_swap(
@@ -739,7 +741,7 @@ def order_items_swap(
         return new_line
 
 
-# Edit during the grace period ----------------------------------------------------------
+# Edit during the grace period ---------------------------------------------------------
 
 EDITABLE_FIELDS = (
     "customer_name",
@@ -798,7 +800,7 @@ def order_update(*, order: Order, actor, lines=None, **changes) -> Order:
                     code=errors.INVALID_ORDER,
                     field_errors=field_errors,
                 )
-            rebuilt = build_order(data, lookups, order.number, order.created_at)
+            rebuilt = build_order(data, lookups, order.created_at)
             difference = rebuilt.order.total - order.total
             account = order_account(order)
             key = _key(
@@ -833,7 +835,7 @@ def order_update(*, order: Order, actor, lines=None, **changes) -> Order:
         return order
 
 
-# Channels ----------------------------------------------------------------------------
+# Channels -----------------------------------------------------------------------------
 
 
 def channel_create(*, code: str, name: str, **settings) -> Channel:

@@ -11,8 +11,8 @@ from django_fsm import TransitionNotAllowed
 
 from oms.backoffice.access import RoleRequiredMixin, run_action
 from oms.errors import ApplicationError
-from oms.services.transitions import allowed_transitions
 from oms.roles import Role
+from oms.services.transitions import allowed_transitions
 from orders import selectors, services
 from orders.forms import OrderEditForm, OrderFilterForm, SwapForm
 from orders.models import Order
@@ -44,9 +44,9 @@ class OrderListView(RoleRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         form = OrderFilterForm(self.request.GET or None)
-        page = Paginator(selectors.order_list(filters=self.request.GET), PAGE_SIZE).get_page(
-            self.request.GET.get("page")
-        )
+        page = Paginator(
+            selectors.order_list(filters=self.request.GET), PAGE_SIZE
+        ).get_page(self.request.GET.get("page"))
         query = self.request.GET.copy()
         query.pop("page", None)
         context.update(form=form, page=page, query=query.urlencode())
@@ -253,10 +253,8 @@ class OrderSwapView(RoleRequiredMixin, View):
         form = SwapForm(request.POST, order=order)
         if not form.is_valid():
             for field, errs in form.errors.items():
-                messages.error(
-                    request,
-                    f"{form.fields[field].label if field in form.fields else field}: {' '.join(errs)}",
-                )
+                label = form.fields[field].label if field in form.fields else field
+                messages.error(request, f"{label}: {' '.join(errs)}")
             return redirect(_order_url(order))
         data = form.cleaned_data
         return run_action(

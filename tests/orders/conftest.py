@@ -10,8 +10,8 @@ from django.utils import timezone
 from inventory import services as inventory_services
 from inventory.models import Location
 from orders import services
-from orders.models import Order
 from orders.intake import LineInput, OrderInput, order_create
+from orders.models import Order
 
 _numbers = itertools.count(1)
 

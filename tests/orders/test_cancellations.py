@@ -26,7 +26,9 @@ def test_cancelling_before_capture_voids_the_whole_authorization(
     order = opened_order()
 
     response = api_client_for("csr").post(
-        f"/api/v1/orders/{order.number}/cancel", {"reason": "Customer asked"}, format="json"
+        f"/api/v1/orders/{order.number}/cancel",
+        {"reason": "Customer asked"},
+        format="json",
     )
 
     assert response.status_code == 200
@@ -154,7 +156,9 @@ def test_cancelling_allocated_units_releases_the_lines_reservation(opened_order,
         owner_type="order_line",
         owner_id=str(line_a.pk),
     )
-    type(line_a).objects.filter(pk=line_a.pk).update(quantity_open=0, quantity_allocated=2)
+    type(line_a).objects.filter(pk=line_a.pk).update(
+        quantity_open=0, quantity_allocated=2
+    )
 
     services.order_cancel(order=order, actor=None, reason="Customer asked")
 

@@ -40,15 +40,23 @@ def money_is_exact(order: Order) -> bool:
     """What stays authorized is exactly what the customer still owes."""
     order.refresh_from_db()
     lines = list(order.lines.all())
-    owed = order.total - order.shipping_credited - sum(line.credited_amount for line in lines)
+    owed = (
+        order.total
+        - order.shipping_credited
+        - sum(line.credited_amount for line in lines)
+    )
     account = services.order_account(order)
     held = account.authorized_amount - account.voided_amount - account.refunded_amount
     return held == owed
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="row locks need PostgreSQL"
+)
 @pytest.mark.parametrize("round_", range(4))
-def test_a_cancel_and_a_swap_at_once_one_wins_and_money_stays_exact(opened_order, round_):
+def test_a_cancel_and_a_swap_at_once_one_wins_and_money_stays_exact(
+    opened_order, round_
+):
     order = opened_order()
     line_b = order.lines.get(sku="SKU-B")
 
@@ -73,8 +81,12 @@ def test_a_cancel_and_a_swap_at_once_one_wins_and_money_stays_exact(opened_order
         assert Order.objects.get(pk=order.pk).status == "cancelled"
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
-def test_two_item_cancellations_at_once_never_give_back_more_than_was_paid(opened_order):
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="row locks need PostgreSQL"
+)
+def test_two_item_cancellations_at_once_never_give_back_more_than_was_paid(
+    opened_order,
+):
     order = opened_order()
     line_a = order.lines.get(sku="SKU-A")
 

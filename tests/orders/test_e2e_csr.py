@@ -3,7 +3,11 @@
 import pytest
 from playwright.sync_api import expect
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+]
 
 
 @pytest.fixture
@@ -27,7 +31,9 @@ def test_a_csr_cancels_one_unit_after_previewing_the_refund(
     screenshot(page, "orders-cancel-items-preview")
     page.get_by_role("button", name="Confirm cancellation").click()
 
-    expect(page.get_by_text(f"Items of order {order.number} cancelled.")).to_be_visible()
+    expect(
+        page.get_by_text(f"Items of order {order.number} cancelled.")
+    ).to_be_visible()
     row = page.get_by_test_id("line-SKU-A")
     expect(row).to_contain_text("mixed")
     expect(page.get_by_test_id("credited")).to_contain_text("11.00")
@@ -53,7 +59,9 @@ def test_a_csr_swaps_an_item_for_a_cheaper_one(
     screenshot(page, "orders-swap-form")
     page.get_by_role("button", name="Swap items").click()
 
-    expect(page.get_by_text(f"Items of order {order.number} swapped for SKU-D.")).to_be_visible()
+    expect(
+        page.get_by_text(f"Items of order {order.number} swapped for SKU-D.")
+    ).to_be_visible()
     expect(page.get_by_test_id("line-SKU-D")).to_contain_text("replaces line 2")
     expect(page.get_by_text("order.items_swapped")).to_be_visible()
     screenshot(page, "orders-swap-done")

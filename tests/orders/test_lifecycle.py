@@ -11,7 +11,11 @@ from inventory.models import StockLevel
 from oms.models import Event
 from orders import services
 from orders.models import Order
-from orders.tasks import open_due_orders, reauthorize_expiring_payments, recheck_held_orders
+from orders.tasks import (
+    open_due_orders,
+    reauthorize_expiring_payments,
+    recheck_held_orders,
+)
 from payments.models import PaymentAccount
 from payments.services import payment_transaction_attempt, payment_transactions_due
 
@@ -62,7 +66,11 @@ def test_an_order_above_the_value_limit_is_held_then_approved_on_recheck(
     channel.save()
     assert recheck_held_orders.delay().get() == 1
     order.refresh_from_db()
-    assert (order.status, order.queue, order.hold_reasons) == ("opened", "brokering", [])
+    assert (order.status, order.queue, order.hold_reasons) == (
+        "opened",
+        "brokering",
+        [],
+    )
 
 
 def test_blocked_domains_and_fraud_scores_hold_the_order(channel, opened_order):
@@ -92,7 +100,9 @@ def test_a_transient_authorization_failure_holds_the_order_until_the_retry_succe
     assert order.status == "opened"
 
 
-def test_a_csr_approves_a_held_order_with_a_comment(channel, opened_order, api_client_for):
+def test_a_csr_approves_a_held_order_with_a_comment(
+    channel, opened_order, api_client_for
+):
     channel.order_value_limit = Decimal("1.00")
     channel.save()
     order = opened_order()
@@ -113,7 +123,9 @@ def test_a_csr_approves_a_held_order_with_a_comment(channel, opened_order, api_c
     assert approved.json()["status"] == "opened"
     assert again.status_code == 409
     timeline = csr.get(f"/api/v1/orders/{order.number}/timeline").json()
-    assert any(item.get("reason") == "Known customer, called back." for item in timeline)
+    assert any(
+        item.get("reason") == "Known customer, called back." for item in timeline
+    )
 
 
 def test_an_order_is_editable_during_its_grace_period_only(place_order, api_client_for):
@@ -139,7 +151,11 @@ def test_editing_lines_authorizes_the_new_total(place_order, api_client_for):
 
     response = api_client_for("csr").patch(
         f"/api/v1/orders/{order.number}",
-        {"lines": [{"sku": "SKU-C", "quantity": 3, "unit_price": "30.00", "tax": "9.00"}]},
+        {
+            "lines": [
+                {"sku": "SKU-C", "quantity": 3, "unit_price": "30.00", "tax": "9.00"}
+            ]
+        },
         format="json",
     )
 

@@ -15,14 +15,25 @@ def csr_page(make_user):
     return client
 
 
-def test_the_list_filters_by_status_and_finds_an_order_by_sku(csr_page, place_order, opened_order):
+def test_the_list_filters_by_status_and_finds_an_order_by_sku(
+    csr_page, place_order, opened_order
+):
     created = place_order(customer_email="grace@example.com")
-    opened = opened_order(lines=[__import__("orders.intake").intake.LineInput(
-        sku="SKU-D", quantity=1, unit_price=Decimal("9.00"))])
+    opened = opened_order(
+        lines=[
+            __import__("orders.intake").intake.LineInput(
+                sku="SKU-D", quantity=1, unit_price=Decimal("9.00")
+            )
+        ]
+    )
 
-    by_status = csr_page.get("/backoffice/orders/", {"status": "opened"}).content.decode()
+    by_status = csr_page.get(
+        "/backoffice/orders/", {"status": "opened"}
+    ).content.decode()
     by_sku = csr_page.get("/backoffice/orders/", {"q": "SKU-D"}).content.decode()
-    by_email = csr_page.get("/backoffice/orders/", {"q": "grace@example.com"}).content.decode()
+    by_email = csr_page.get(
+        "/backoffice/orders/", {"q": "grace@example.com"}
+    ).content.decode()
 
     assert opened.number in by_status and created.number not in by_status
     assert opened.number in by_sku and created.number not in by_sku
@@ -33,10 +44,17 @@ def test_bulk_cancel_asks_for_confirmation_saying_how_many(csr_page, opened_orde
     orders = [opened_order(), opened_order()]
     numbers = [order.number for order in orders]
 
-    confirm = csr_page.post("/backoffice/orders/bulk/", {"action": "cancel", "orders": numbers})
+    confirm = csr_page.post(
+        "/backoffice/orders/bulk/", {"action": "cancel", "orders": numbers}
+    )
     done = csr_page.post(
         "/backoffice/orders/bulk/",
-        {"action": "cancel", "orders": numbers, "confirmed": "yes", "text": "Duplicates"},
+        {
+            "action": "cancel",
+            "orders": numbers,
+            "confirmed": "yes",
+            "text": "Duplicates",
+        },
         follow=True,
     )
 
@@ -47,7 +65,9 @@ def test_bulk_cancel_asks_for_confirmation_saying_how_many(csr_page, opened_orde
         assert order.status == "cancelled"
 
 
-def test_the_order_page_shows_only_the_actions_allowed_now(csr_page, place_order, opened_order):
+def test_the_order_page_shows_only_the_actions_allowed_now(
+    csr_page, place_order, opened_order
+):
     created = place_order()
     opened = opened_order()
 

@@ -31,11 +31,17 @@ def test_a_swap_at_the_same_price_replaces_the_units_and_moves_no_money(
     order = opened_order()
     line_a = line_of(order, "SKU-A")
 
-    response = swap(api_client_for("csr"), order, line_id=line_a.pk, new_sku="SKU-C", quantity=2)
+    response = swap(
+        api_client_for("csr"), order, line_id=line_a.pk, new_sku="SKU-C", quantity=2
+    )
 
     assert response.status_code == 200, response.json()
     new_line = response.json()
-    assert (new_line["sku"], new_line["quantity"], new_line["status"]) == ("SKU-C", 2, "open")
+    assert (new_line["sku"], new_line["quantity"], new_line["status"]) == (
+        "SKU-C",
+        2,
+        "open",
+    )
     assert new_line["swapped_from"] == line_a.pk
     line_a.refresh_from_db()
     assert line_a.status == "cancelled"
@@ -52,8 +58,12 @@ def test_a_cheaper_item_voids_the_difference(opened_order, api_client_for):
     line_b = line_of(order, "SKU-B")
 
     response = swap(
-        api_client_for("csr"), order,
-        line_id=line_b.pk, new_sku="SKU-D", quantity=1, new_unit_price="20.00",
+        api_client_for("csr"),
+        order,
+        line_id=line_b.pk,
+        new_sku="SKU-D",
+        quantity=1,
+        new_unit_price="20.00",
     )
 
     assert response.status_code == 200
@@ -66,8 +76,12 @@ def test_a_dearer_item_is_authorized_first(opened_order, api_client_for):
     line_b = line_of(order, "SKU-B")
 
     response = swap(
-        api_client_for("csr"), order,
-        line_id=line_b.pk, new_sku="SKU-D", quantity=1, new_unit_price="30.00",
+        api_client_for("csr"),
+        order,
+        line_id=line_b.pk,
+        new_sku="SKU-D",
+        quantity=1,
+        new_unit_price="30.00",
     )
 
     assert response.status_code == 200
@@ -85,8 +99,12 @@ def test_a_declined_extra_authorization_refuses_the_swap_and_changes_nothing(
     )
 
     response = swap(
-        api_client_for("csr"), order,
-        line_id=line_b.pk, new_sku="SKU-D", quantity=1, new_unit_price="30.00",
+        api_client_for("csr"),
+        order,
+        line_id=line_b.pk,
+        new_sku="SKU-D",
+        quantity=1,
+        new_unit_price="30.00",
     )
 
     assert response.status_code == 400
@@ -102,10 +120,15 @@ def test_a_declined_extra_authorization_refuses_the_swap_and_changes_nothing(
     [
         ({"new_sku": "NOPE", "quantity": 1}, "new_sku"),
         ({"new_sku": "SKU-B", "quantity": 1}, "new_sku"),
-        ({"new_sku": "SKU-C", "quantity": 1, "new_unit_price": "1.001"}, "new_unit_price"),
+        (
+            {"new_sku": "SKU-C", "quantity": 1, "new_unit_price": "1.001"},
+            "new_unit_price",
+        ),
     ],
 )
-def test_bad_swaps_are_refused_with_field_errors(opened_order, api_client_for, body, field):
+def test_bad_swaps_are_refused_with_field_errors(
+    opened_order, api_client_for, body, field
+):
     order = opened_order()
     line_b = line_of(order, "SKU-B")
 
@@ -120,8 +143,11 @@ def test_a_cancelled_order_cannot_swap(opened_order, api_client_for):
     services.order_cancel(order=order, actor=None, reason="r")
 
     response = swap(
-        api_client_for("csr"), order,
-        line_id=line_of(order, "SKU-A").pk, new_sku="SKU-C", quantity=1,
+        api_client_for("csr"),
+        order,
+        line_id=line_of(order, "SKU-A").pk,
+        new_sku="SKU-C",
+        quantity=1,
     )
 
     assert response.status_code == 409
