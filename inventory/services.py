@@ -11,7 +11,7 @@ Two rules hold everything together:
 
 Lock order: reservation rows before stock levels; stock levels in (location, product)
 order. Transfer orders, ASNs and cycle counts are locked (`select_for_update`) before
-any of their lines or stock.
+any of their lines or stock, and a transfer order before its ASN.
 """
 
 import csv
@@ -701,7 +701,11 @@ def asn_close(*, asn: Asn, actor=None, reason: str = "") -> Asn:
     """Close an ASN by hand (also when partly received); raises
     TransitionNotAllowed (409) when it is closed already. Locks the ASN row."""
     with transaction.atomic():
-        asn = Asn.objects.select_for_update().select_related("location").get(pk=asn.pk)
+        asn = (
+            Asn.objects.select_for_update(of=("self",))
+            .select_related("location")
+            .get(pk=asn.pk)
+        )
         _close_asn(asn, actor, reason or "closed by hand")
     return asn
 
@@ -813,15 +817,25 @@ def items_receive(
         asn = transfer_order = None
         over = False
         ledger_type = InventoryTransaction.Type.RECEIPT
+        # A transfer order is locked before its ASN, whichever was named.
         if reference_type == Receipt.ReferenceType.ASN:
+            transfer_order_id = (
+                Asn.objects.filter(number=reference)
+                .values_list("transfer_order_id", flat=True)
+                .first()
+            )
+            if transfer_order_id:
+                transfer_order = _locked_transfer_order(
+                    TransferOrder(pk=transfer_order_id)
+                )
             asn = _locked_by_number(Asn, reference, "ASN")
-            transfer_order = asn.transfer_order
         elif reference_type == Receipt.ReferenceType.TRANSFER_ORDER:
             transfer_order = _locked_by_number(
                 TransferOrder, reference, "transfer order"
             )
             asn = (
-                Asn.objects.select_for_update()
+                Asn.objects.select_for_update(of=("self",))
+                .select_related("location")
                 .filter(transfer_order=transfer_order)
                 .first()
             )
@@ -838,9 +852,6 @@ def items_receive(
                     code="asn_not_open",
                 )
         if transfer_order is not None:
-            transfer_order = TransferOrder.objects.select_for_update().get(
-                pk=transfer_order.pk
-            )
             if transfer_order.status not in (
                 TransferOrder.Status.SHIPPED,
                 TransferOrder.Status.PARTIALLY_RECEIVED,
@@ -1189,7 +1200,8 @@ def transfer_order_close(
         transfer_order.closed_at = timezone.now()
         transfer_order.save(update_fields=["status", "closed_at"])
         asn = (
-            Asn.objects.select_for_update()
+            Asn.objects.select_for_update(of=("self",))
+            .select_related("location")
             .filter(transfer_order=transfer_order)
             .first()
         )
@@ -1610,3 +1622,107 @@ def stock_sync_run(
             },
         )
     return sync
+
+
+# Batched reservations (routing) ------------------------------------------------------
+
+
+class ReservationRequest(NamedTuple):
+    location_id: int
+    product_id: int
+    quantity: int
+    owner_id: str
+    safety_stock: int
+
+
+_LOCK_LEVELS_SQL = """
+SELECT 1 FROM inventory_stocklevel s
+JOIN (VALUES {pairs}) AS v(location_id, product_id)
+  ON s.location_id = v.location_id AND s.product_id = v.product_id
+ORDER BY s.location_id, s.product_id
+FOR UPDATE OF s
+"""
+
+_RESERVE_BULK_SQL = """
+WITH req(idx, location_id, product_id, quantity, owner_id, safety) AS (
+    VALUES {rows}
+),
+wanted AS (
+    SELECT location_id, product_id, SUM(quantity) AS quantity, MAX(safety) AS safety
+    FROM req GROUP BY location_id, product_id
+),
+held AS (
+    UPDATE inventory_stocklevel s SET reserved = s.reserved + w.quantity
+    FROM wanted w
+    WHERE s.location_id = w.location_id AND s.product_id = w.product_id
+      AND s.on_hand - s.reserved - w.safety >= w.quantity
+    RETURNING s.location_id, s.product_id
+),
+made AS (
+    INSERT INTO inventory_reservation
+        (location_id, product_id, owner_type, owner_id, quantity, created_at)
+    SELECT r.location_id, r.product_id, %s, r.owner_id, r.quantity, %s
+    FROM req r JOIN held h USING (location_id, product_id)
+    RETURNING 1
+)
+SELECT r.idx FROM req r JOIN held h USING (location_id, product_id)
+"""
+
+
+def reservations_create_bulk(
+    *, owner_type: str, requests: Sequence[ReservationRequest]
+) -> list[bool]:
+    """Reserve many (location, product, quantity, owner) at once; returns, per
+    request, whether it was reserved. All requests of one stock level succeed or
+    fail together: the level's `reserved` grows by their sum only when on_hand -
+    reserved - safety stock covers it (the same invariant as `reservation_create`).
+
+    Two statements on PostgreSQL whatever the number of requests: the stock levels
+    are locked in (location, product) order, as every other writer does, then one
+    data-modifying statement increments them and inserts the reservations. The
+    caller's transaction holds the locks; elsewhere one `reservation_create`-style
+    conditional update per request.
+    """
+    if not requests:
+        return []
+    owner_type = _owner(owner_type, "-")[0]
+    for request in requests:
+        _require_positive(request.quantity)
+    if connection.vendor != "postgresql":
+        return [
+            _reserve_row(
+                Reservation(
+                    location_id=r.location_id,
+                    product_id=r.product_id,
+                    owner_type=owner_type,
+                    owner_id=r.owner_id,
+                    quantity=r.quantity,
+                    created_at=timezone.now(),
+                ),
+                max(r.safety_stock, 0),
+            )
+            for r in requests
+        ]
+    pairs = sorted({(r.location_id, r.product_id) for r in requests})
+    rows = [
+        (i, r.location_id, r.product_id, r.quantity, str(r.owner_id), r.safety_stock)
+        for i, r in enumerate(requests)
+    ]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            _LOCK_LEVELS_SQL.format(
+                pairs=", ".join(["(%s::bigint, %s::bigint)"] * len(pairs))
+            ),
+            [value for pair in pairs for value in pair],
+        )
+        cursor.execute(
+            _RESERVE_BULK_SQL.format(
+                rows=", ".join(
+                    ["(%s::int, %s::bigint, %s::bigint, %s::int, %s::text, %s::int)"]
+                    * len(rows)
+                )
+            ),
+            [value for row in rows for value in row] + [owner_type, timezone.now()],
+        )
+        reserved = {row[0] for row in cursor.fetchall()}
+    return [i in reserved for i in range(len(requests))]
