@@ -635,6 +635,70 @@ def order_lines_cancel(
         return plan
 
 
+# Returns -----------------------------------------------------------------------------
+
+
+def order_lines_return(
+    *,
+    order: Order,
+    quantities: dict[int, int],
+    include_shipping: bool,
+    actor,
+    reason: str,
+) -> RefundPlan:
+    """Take back shipped units (for the returns app, inside its own transaction):
+    `quantities` per line id move from fulfilled to returned, their amounts (from
+    the refund calculator, shipping too when `include_shipping`) are credited to the
+    lines and refunded. Units not shipped: 400 `invalid_quantities`. Locks the order
+    row and waits for it (a return is not a race between two people)."""
+    with transaction.atomic():
+        order = lock_order(order_id=order.pk, nowait=False)
+        lines = {line.pk: line for line in order.locked_lines}
+        field_errors = {
+            str(pk): [f"Only {lines[pk].quantity_fulfilled} shipped units to return."]
+            if pk in lines
+            else ["Not a line of this order."]
+            for pk, count in quantities.items()
+            if pk not in lines or not 0 < count <= lines[pk].quantity_fulfilled
+        }
+        if field_errors or not quantities:
+            raise ApplicationError(
+                "Choose shipped units of this order to return.",
+                code=errors.INVALID_QUANTITIES,
+                field_errors=field_errors or {"quantities": ["Choose a line."]},
+            )
+        plan = refund_plan(
+            order_amounts(order, lines.values()),
+            quantities,
+            include_shipping=include_shipping,
+        )
+        key = _key(
+            order,
+            "return",
+            sorted(quantities.items()),
+            [(line.pk, line.quantity_returned) for line in lines.values()],
+        )
+        for pk, count in quantities.items():
+            line = lines[pk]
+            line.quantity_fulfilled -= count
+            line.quantity_returned += count
+            line.credited_amount += plan.lines[pk]
+        OrderLine.objects.bulk_update(
+            [lines[pk] for pk in quantities],
+            ["quantity_fulfilled", "quantity_returned", "credited_amount"],
+        )
+        order.shipping_credited += plan.shipping
+        order.save(update_fields=["shipping_credited", "updated_at"])
+        if plan.total:
+            payment_refund(
+                account=order_account(order),
+                amount=plan.total,
+                idempotency_key=f"{key}-refund",
+                reference=reason or order.number,
+            )
+        return plan
+
+
 # Item swap ----------------------------------------------------------------------------
 
 

@@ -19,7 +19,6 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
-from django_fsm import can_proceed
 
 from inventory.models import Location, Product
 from inventory.selectors import stock_available
@@ -30,7 +29,7 @@ from inventory.services import (
     reservations_release,
 )
 from oms import tasks as oms_tasks
-from oms.errors import ApplicationError, Conflict, NotFound
+from oms.errors import ApplicationError, Conflict
 from oms.models import Event, StateTransition
 from oms.queueing import enqueue_on_commit
 from oms.services.events import entity_type_of, json_safe, record_event
@@ -510,8 +509,8 @@ def _route_batch(
                 )
                 owners.append(decision.order_id)
     reserved = reservations_create_bulk(owner_type=OWNER_TYPE, requests=requests)
-    failed = {owner for owner, ok in zip(owners, reserved) if not ok}
-    for request, owner, ok in zip(requests, owners, reserved):
+    failed = {owner for owner, ok in zip(owners, reserved, strict=True) if not ok}
+    for request, owner, ok in zip(requests, owners, reserved, strict=True):
         if ok and owner in failed:
             reservations_release(
                 owner_type=OWNER_TYPE,
@@ -1104,3 +1103,283 @@ def fulfillment_requests_withdraw(*, order: Order, lines: list[OrderLine]) -> in
         )
         withdrawn += 1
     return withdrawn
+
+
+# Sweeps -------------------------------------------------------------------------------
+
+
+def _cancel_quietly(*, order_id: int, reason: str) -> bool:
+    """Cancel through the orders service (`order.cancelled`, money voided); an order
+    someone else is changing right now is left for the next sweep."""
+    try:
+        order_cancel(order=Order(pk=order_id), actor=None, reason=reason)
+    except Conflict:
+        return False
+    return True
+
+
+def pickups_expire(*, now=None, limit: int = SWEEP_BATCH) -> int:
+    """Sweep: pickups not collected by their deadline → not_collected, and the order
+    is cancelled with its authorization voided. Locked orders wait for the next
+    sweep. Returns how many were expired."""
+    now = now or timezone.now()
+    due = list(
+        FulfillmentRequest.objects.filter(
+            status=FulfillmentRequest.Status.READY_FOR_PICKUP,
+            pickup_deadline__lte=now,
+        ).values_list("pk", "order_id")[:limit]
+    )
+    expired = 0
+    for request_id, order_id in due:
+        with transaction.atomic():
+            order = (
+                Order.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(pk=order_id)
+                .first()
+            )
+            request = (
+                FulfillmentRequest.objects.select_for_update()
+                .select_related("location")
+                .filter(
+                    pk=request_id, status=FulfillmentRequest.Status.READY_FOR_PICKUP
+                )
+                .first()
+            )
+            if order is None or request is None:
+                continue
+            apply_transition(request, "not_collected", reason="Pickup deadline passed.")
+            _save_request(request)
+            record_event(
+                "fulfillment_request.not_collected",
+                request,
+                _request_payload(request, order),
+            )
+            if _cancel_quietly(order_id=order_id, reason="Not collected in time."):
+                expired += 1
+            else:
+                transaction.set_rollback(True)
+    return expired
+
+
+def orders_auto_cancel_due(*, now=None, limit: int = SWEEP_BATCH) -> int:
+    """Sweep: unfillable orders past their auto-cancel date are cancelled through the
+    orders service (`order.cancelled`, money voided). Orders on `unfillable_hold`
+    never are. Returns how many were cancelled."""
+    now = now or timezone.now()
+    due = list(
+        OrderRouting.objects.filter(
+            auto_cancel_at__lte=now,
+            order__queue=Order.Queue.UNFILLABLE,
+            order__status__in=ROUTABLE_STATUSES,
+        ).values_list("order_id", flat=True)[:limit]
+    )
+    return sum(
+        _cancel_quietly(
+            order_id=order_id, reason="Unfillable past its auto-cancel date."
+        )
+        for order_id in due
+    )
+
+
+def orders_release_parked(*, today=None, limit: int = BATCH_SIZE) -> int:
+    """Sweep: pre-orders and backorders whose promise date has come and whose open
+    units are all in stock somewhere go to `brokering` (`order.released`). One
+    transaction; locked orders are skipped."""
+    today = today or timezone.localdate()
+    with transaction.atomic():
+        orders = list(
+            Order.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(queue__in=PARKINGS, status__in=ROUTABLE_STATUSES)
+            .exclude(promise_date__gt=today)
+            .order_by(F("promise_date").asc(nulls_first=True), "placed_at")[:limit]
+        )
+        need: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        for order_id, product_id, units in OrderLine.objects.filter(
+            order__in=orders, quantity_open__gt=0
+        ).values_list("order_id", "product_id", "quantity_open"):
+            need[order_id][product_id] += units
+        stock: dict[int, int] = defaultdict(int)
+        for (_, product_id), units in stock_available(
+            product_ids={p for wants in need.values() for p in wants}
+        ).items():
+            stock[product_id] += units
+        released = []
+        for order in orders:
+            wants = need[order.pk]
+            if all(stock[product] >= units for product, units in wants.items()):
+                for product, units in wants.items():
+                    stock[product] -= units
+                released.append(order)
+        _move(released, Order.Queue.BROKERING, actor=None, reason="Promise date due")
+        return len(released)
+
+
+@dataclass
+class BulkResult:
+    moved: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)
+
+
+def _move(orders: list[Order], queue: str, *, actor, reason: str) -> None:
+    if not orders:
+        return
+    now = timezone.now()
+    Order.objects.filter(pk__in=[o.pk for o in orders]).update(
+        queue=queue, updated_at=now
+    )
+    if queue == Order.Queue.UNFILLABLE:
+        OrderRouting.objects.bulk_create(
+            [
+                OrderRouting(
+                    order_id=o.pk,
+                    auto_cancel_at=now + timedelta(days=o.channel.auto_cancel_days),
+                    updated_at=now,
+                )
+                for o in orders
+            ],
+            update_conflicts=True,
+            unique_fields=["order"],
+            update_fields=["auto_cancel_at", "updated_at"],
+        )
+    elif queue == Order.Queue.UNFILLABLE_HOLD:
+        OrderRouting.objects.filter(order__in=orders).update(auto_cancel_at=None)
+    name = {
+        Order.Queue.BROKERING: "order.released",
+        Order.Queue.UNFILLABLE_HOLD: "order.held_unfillable",
+        Order.Queue.UNFILLABLE: "order.unheld_unfillable",
+    }[queue]
+    _record_events(
+        [
+            (
+                name,
+                order,
+                {
+                    "number": order.number,
+                    "from_queue": order.queue,
+                    "queue": queue,
+                    "by": actor.get_username() if actor else "system",
+                    "reason": reason,
+                },
+            )
+            for order in orders
+        ]
+    )
+
+
+QUEUE_MOVES = {
+    # target queue: queues an order may come from
+    Order.Queue.BROKERING: RELEASABLE,
+    Order.Queue.UNFILLABLE_HOLD: [Order.Queue.UNFILLABLE],
+    Order.Queue.UNFILLABLE: [Order.Queue.UNFILLABLE_HOLD],
+}
+
+
+def orders_move_queue(
+    *, numbers: Iterable[str], queue: str, actor, reason: str = ""
+) -> BulkResult:
+    """A CSR's bulk move by order number: release (→ `brokering`, from a parking,
+    unfillable or rejected), hold (`unfillable` → `unfillable_hold`, no auto-cancel)
+    or unhold (back to `unfillable` with a fresh auto-cancel date). Unknown numbers,
+    orders in another queue and orders someone else is changing are reported, the
+    rest are moved, in one transaction (SKIP LOCKED)."""
+    numbers = list(dict.fromkeys(n.strip() for n in numbers if n and n.strip()))
+    if queue not in QUEUE_MOVES:
+        raise ApplicationError("Unknown target queue.", code="invalid_queue")
+    if not numbers:
+        raise ApplicationError(
+            "Give at least one order number.",
+            code="no_orders",
+            field_errors={"numbers": ["Give at least one order number."]},
+        )
+    result = BulkResult()
+    with transaction.atomic():
+        known = set(
+            Order.objects.filter(number__in=numbers).values_list("number", flat=True)
+        )
+        locked = {
+            o.number: o
+            for o in Order.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("channel")
+            .filter(number__in=known)
+        }
+        movable = []
+        for number in numbers:
+            order = locked.get(number)
+            if number not in known:
+                result.unknown.append(number)
+            elif order is None:
+                result.refused[number] = "Someone else is changing it; try again."
+            elif (
+                order.queue not in QUEUE_MOVES[queue]
+                or order.status not in ROUTABLE_STATUSES
+            ):
+                result.refused[number] = (
+                    f"It is {order.get_status_display().lower()}"
+                    + (f" in {order.get_queue_display()}" if order.queue else "")
+                    + "."
+                )
+            else:
+                movable.append(order)
+                result.moved.append(number)
+        _move(movable, queue, actor=actor, reason=reason)
+    return result
+
+
+def bopis_convert(
+    *,
+    order: Order,
+    actor,
+    pickup_location: Location | None = None,
+    shipping_address: dict | None = None,
+) -> Order:
+    """The customer's alternative for a rejected pickup, entered by a CSR: another
+    pickup store, or home delivery to `shipping_address` (the order becomes a
+    standard one). Either way it goes to `brokering` (`order.alternative_chosen`).
+    NOWAIT lock."""
+    if (pickup_location is None) == (shipping_address is None):
+        raise ApplicationError(
+            "Choose another pickup store or a delivery address.",
+            code="invalid_alternative",
+            field_errors={"pickup_location": ["Choose one alternative."]},
+        )
+    with transaction.atomic():
+        order = lock_order(order_id=order.pk)
+        if order.queue != Order.Queue.BOPIS_REJECTED:
+            raise Conflict(
+                f"Order {order.number} is not waiting for a pickup alternative.",
+                code="not_bopis_rejected",
+            )
+        if pickup_location is not None:
+            if not (pickup_location.active and pickup_location.can_pickup):
+                raise ApplicationError(
+                    f"{pickup_location.code} does not offer pickup.",
+                    code="invalid_alternative",
+                    field_errors={"pickup_location": ["Not a pickup store."]},
+                )
+            order.pickup_location = pickup_location
+            choice = {"pickup_location": pickup_location.code}
+        else:
+            order.order_type = Order.Type.STANDARD
+            order.shipping_address = shipping_address
+            choice = {"home_delivery": True}
+        order.queue = Order.Queue.BROKERING
+        order.save(
+            update_fields=[
+                "pickup_location",
+                "order_type",
+                "shipping_address",
+                "queue",
+                "updated_at",
+            ]
+        )
+        record_event(
+            "order.alternative_chosen",
+            order,
+            {
+                "number": order.number,
+                "by": actor.get_username() if actor else "system",
+                **choice,
+            },
+        )
+        return order

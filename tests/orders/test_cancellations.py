@@ -164,3 +164,38 @@ def test_cancelling_allocated_units_releases_the_lines_reservation(opened_order,
 
     level = StockLevel.objects.get(location=store, product=line_a.product)
     assert level.reserved == 0
+
+
+def test_returned_units_are_refunded_with_shipping_when_asked(place_order, store):
+    product = inventory_services.product_create(sku="SKU-POS", name="Till item")
+    inventory_services.adjustment_create(
+        location=store, product=product, quantity=3, reason="found"
+    )
+    from orders.intake import LineInput
+
+    order = place_order(
+        order_type="pos",
+        pickup_location=store.code,
+        lines=[LineInput(sku="SKU-POS", quantity=3, unit_price=D("3.33"))],
+    )
+    line = order.lines.get()
+
+    first = services.order_lines_return(
+        order=order,
+        quantities={line.pk: 1},
+        include_shipping=False,
+        actor=None,
+        reason="RMA-1",
+    )
+    rest = services.order_lines_return(
+        order=order,
+        quantities={line.pk: 2},
+        include_shipping=True,
+        actor=None,
+        reason="RMA-2",
+    )
+
+    assert (first.total, rest.total) == (D("3.33"), D("6.66") + D("5.50"))
+    line.refresh_from_db()
+    assert (line.quantity_fulfilled, line.quantity_returned) == (0, 3)
+    assert services.order_account(order).refunded_amount == order.total

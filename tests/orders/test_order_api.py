@@ -1,0 +1,59 @@
+"""Reading orders through the API: list filters, detail, timeline."""
+
+import pytest
+
+from orders import services
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_list_filters_and_searches_like_the_page(
+    api_client_for, place_order, opened_order, django_assert_max_num_queries
+):
+    created = place_order(customer_email="grace@example.com")
+    opened = opened_order()
+    for _ in range(5):
+        place_order()
+    api = api_client_for("csr")
+
+    with django_assert_max_num_queries(6):
+        everything = api.get("/api/v1/orders").json()
+    opened_only = api.get("/api/v1/orders", {"status": "opened"}).json()
+    by_email = api.get("/api/v1/orders", {"q": "grace@example.com"}).json()
+    brokering = api.get(
+        "/api/v1/orders", {"queue": "brokering", "channel": "web"}
+    ).json()
+
+    assert len(everything["results"]) == 7
+    assert [o["number"] for o in opened_only["results"]] == [opened.number]
+    assert [o["number"] for o in by_email["results"]] == [created.number]
+    assert [o["number"] for o in brokering["results"]] == [opened.number]
+
+
+def test_a_bad_filter_value_is_a_400(api_client_for, place_order):
+    response = api_client_for("csr").get("/api/v1/orders", {"status": "nonsense"})
+
+    assert response.status_code == 400
+
+
+def test_the_detail_and_timeline_show_lines_and_who_did_what(
+    api_client_for, opened_order, make_user
+):
+    order = opened_order()
+    csr = make_user("csr", username="carla")
+    services.order_cancel(order=order, actor=csr, reason="Customer asked")
+    api = api_client_for("csr")
+
+    detail = api.get(f"/api/v1/orders/{order.number}").json()
+    timeline = api.get(f"/api/v1/orders/{order.number}/timeline").json()
+    missing = api.get("/api/v1/orders/OMS-99999999")
+
+    assert detail["status"] == "cancelled"
+    assert [line["status"] for line in detail["lines"]] == ["cancelled", "cancelled"]
+    names = [item["name"] for item in timeline]
+    assert names.index("order.created") < names.index("order.cancelled")
+    assert any(
+        item.get("actor") == "carla" and item.get("reason") == "Customer asked"
+        for item in timeline
+    )
+    assert missing.status_code == 404
