@@ -286,3 +286,28 @@ CELERY_BEAT_SCHEDULE.update(
         },
     }
 )
+
+# Routing and fulfillment --------------------------------------------------------------
+# Brokering runs are scheduled per rule set in django-celery-beat's tables (kept in step
+# by `orders.routing.services`); these sweeps pick up what is due.
+CELERY_IMPORTS = [*globals().get("CELERY_IMPORTS", []), "orders.routing.tasks"]
+OMS_PICKUP_DEADLINE_DAYS = int(os.environ.get("OMS_PICKUP_DEADLINE_DAYS", "7"))
+CELERY_BEAT_SCHEDULE.update(
+    {
+        # Pre-orders and backorders whose promise date came and stock is there.
+        "routing.release_parked_orders": {
+            "task": "routing.release_parked_orders",
+            "schedule": timedelta(minutes=10),
+        },
+        # Unfillable orders past their auto-cancel date are cancelled.
+        "routing.auto_cancel_unfillable": {
+            "task": "routing.auto_cancel_unfillable",
+            "schedule": timedelta(minutes=15),
+        },
+        # Pickups not collected by their deadline: not_collected, order cancelled.
+        "routing.expire_pickups": {
+            "task": "routing.expire_pickups",
+            "schedule": timedelta(minutes=15),
+        },
+    }
+)

@@ -127,8 +127,10 @@ def _key(order: Order, operation: str, *parts) -> str:
 
 def fulfillment_requests_withdraw(*, order: Order, lines: list[OrderLine]) -> None:
     """Withdraw the fulfillment requests that hold `lines` of `order` (cancellation,
-    swap). Fulfillment requests arrive with routing; until then there is nothing to
-    withdraw, and cancelling releases the lines' reservations itself."""
+    swap); the caller releases the lines' reservations itself."""
+    from orders.routing.services import fulfillment_requests_withdraw as withdraw
+
+    withdraw(order=order, lines=lines)
 
 
 def _release_line_reservations(lines: Iterable[OrderLine]) -> None:
@@ -228,7 +230,7 @@ def open_or_hold(*, order: Order, account, actor) -> Order:
         apply_transition(
             order, "hold", actor=actor, reason="; ".join(failures), reasons=failures
         )
-        order.save(update_fields=["status", "hold_reasons", "updated_at"])
+        order.save(update_fields=["status", "queue", "hold_reasons", "updated_at"])
         record_event("order.held", order, {"number": order.number, "reasons": failures})
         return order
     apply_transition(order, "open", actor=actor, reason="Grace period over; approved.")
@@ -356,7 +358,7 @@ def orders_reauthorize_expiring(*, within: timedelta) -> int:
                 reason = f"Re-authorization of the payment failed: {exc.message}"
                 if can_proceed(order.hold):
                     apply_transition(order, "hold", reason=reason, reasons=[reason])
-                    order.save(update_fields=["status", "hold_reasons", "updated_at"])
+                    order.save(update_fields=["status", "queue", "hold_reasons", "updated_at"])
                 else:
                     order.hold_reasons = [*order.hold_reasons, reason]
                     order.save(update_fields=["hold_reasons", "updated_at"])
@@ -560,7 +562,9 @@ def nothing_left_after(*, lines: Iterable[OrderLine], units: dict[int, int]) -> 
 
 
 def _back_to_routing(order: Order) -> None:
-    if order.status == Order.Status.OPENED:
+    """Open units again (a swap, a released allocation): the order waits in
+    `brokering`, also when other lines are already with a location."""
+    if order.status in (Order.Status.OPENED, Order.Status.IN_FULFILLMENT):
         order.queue = Order.Queue.BROKERING
 
 
