@@ -260,8 +260,8 @@ class FulfillmentRequest(FSMModelMixin, models.Model):
         source=[Status.ASSIGNED, Status.ACCEPTED, Status.PACKED],
         target=Status.REJECTED,
     )
-    def reject(self, reason: str) -> None:
-        self.rejection_reason = reason
+    def reject(self) -> None:
+        pass
 
     @transition(field=status, source=Status.ACCEPTED, target=Status.PACKED)
     def pack(self) -> None:

@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
+from django_fsm import TransitionNotAllowed, can_proceed
 
 from inventory.models import Location, Product
 from inventory.selectors import stock_available
@@ -785,8 +786,10 @@ def fulfillment_request_reject(
         )
     with transaction.atomic():
         order, request = _locked_request(request)
-        if not request.is_active or request.status == request.Status.READY_FOR_PICKUP:
-            apply_transition(request, "reject", actor=actor, reason=reason)
+        if not can_proceed(request.reject):
+            raise TransitionNotAllowed(
+                f"A {request.get_status_display().lower()} request cannot reject items."
+            )
         by_line = {line.order_line_id: line for line in request.locked_lines}
         if quantities is None:
             quantities = {
