@@ -314,3 +314,29 @@ def test_concurrent_reserve_consume_release_and_receipts_keep_the_books_exact(
     assert stock.reserved == 0
     assert stock.on_hand == 40 + 4 * 5 - 6 * 5
     assert selectors.stock_ledger_mismatches() == []
+
+
+def test_bulk_reservations_never_exceed_available_units(
+    store, dc, make_product, receive
+):
+    shirt, cap = make_product(), make_product()
+    receive(store, shirt, 3)
+    receive(dc, cap, 5)
+    request = services.ReservationRequest
+
+    outcome = services.reservations_create_bulk(
+        owner_type="order_line",
+        requests=[
+            request(store.pk, shirt.pk, 4, "1", 0),
+            request(dc.pk, cap.pk, 4, "2", 1),
+        ],
+    )
+
+    assert outcome == [False, True]
+    assert level(store, shirt).reserved == 0
+    assert level(dc, cap).reserved == 4
+    assert [
+        r.quantity
+        for r in selectors.reservations_for_owner(owner_type="order_line", owner_id="2")
+    ] == [4]
+    assert selectors.stock_ledger_mismatches() == []
