@@ -311,3 +311,9 @@ CELERY_BEAT_SCHEDULE.update(
         },
     }
 )
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "FulfillmentRequestStatusEnum": "orders.routing.models.FulfillmentRequestStatus",
+        "BrokeringRunStatusEnum": "orders.routing.models.BrokeringRunStatus",
+    }
+)

@@ -1,0 +1,317 @@
+"""Read queries of routing and fulfillment, and the side-effect-free simulation."""
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Min, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from inventory.models import Location
+from inventory.selectors import locations_for_user, stock_available
+from oms.roles import Role, has_role
+from orders.models import Order, OrderLine
+from orders.routing import engine
+from orders.routing.models import (
+    ACTIVE_REQUEST_STATUSES,
+    BrokeringRun,
+    FulfillmentRequest,
+    FulfillmentRequestLine,
+    RoutingRuleSet,
+)
+from orders.routing.services import (
+    demand_for,
+    pickup_decision,
+    rejecting_locations,
+    routing_locations,
+)
+
+QUEUES = [q for q in Order.Queue if q != Order.Queue.NONE]
+SIMULATION_LIMIT = 2000
+
+
+def rule_set_list() -> QuerySet[RoutingRuleSet]:
+    return RoutingRuleSet.objects.select_related("periodic_task").order_by("name")
+
+
+def brokering_run_list() -> QuerySet[BrokeringRun]:
+    return BrokeringRun.objects.select_related("rule_set", "started_by")
+
+
+def queue_sizes() -> list[dict]:
+    """Each queue with its size and the age of its oldest order (one query)."""
+    rows = {
+        row["queue"]: row
+        for row in Order.objects.filter(queue__in=[q.value for q in QUEUES])
+        .values("queue")
+        .annotate(size=Count("id"), oldest=Min("placed_at"))
+    }
+    now = timezone.now()
+    result = []
+    for queue in QUEUES:
+        row = rows.get(queue.value)
+        oldest = row["oldest"] if row else None
+        result.append(
+            {
+                "queue": queue.value,
+                "label": queue.label,
+                "size": row["size"] if row else 0,
+                "oldest_placed_at": oldest,
+                "oldest_age_seconds": int((now - oldest).total_seconds())
+                if oldest
+                else None,
+            }
+        )
+    return result
+
+
+def queue_orders(*, queue: str) -> QuerySet[Order]:
+    return (
+        Order.objects.filter(queue=queue)
+        .select_related("channel", "routing")
+        .order_by("placed_at", "id")
+    )
+
+
+def _visible_to(user) -> Q:
+    """Store associates see their locations' requests; CSRs, admins, inventory
+    managers and integrations (a WMS) see all."""
+    if has_role(user, Role.CSR, Role.INVENTORY_MANAGER, Role.INTEGRATION):
+        return Q()
+    return Q(location__in=locations_for_user(user=user))
+
+
+def fulfillment_request_list(
+    *, user, status: str = "", location_id: int | None = None, active: bool = False
+) -> QuerySet[FulfillmentRequest]:
+    """The requests `user` may see, oldest first."""
+    queryset = (
+        FulfillmentRequest.objects.filter(_visible_to(user))
+        .select_related("order", "location")
+        .order_by("id")
+    )
+    if status:
+        queryset = queryset.filter(status=status)
+    if active:
+        queryset = queryset.filter(status__in=ACTIVE_REQUEST_STATUSES)
+    if location_id:
+        queryset = queryset.filter(location_id=location_id)
+    return queryset
+
+
+def fulfillment_request_get(*, user, pk: int) -> FulfillmentRequest | None:
+    """One request with its lines, if `user` may see it (None otherwise: pages and
+    the API answer 404 for other locations' requests)."""
+    return (
+        FulfillmentRequest.objects.filter(_visible_to(user), pk=pk)
+        .select_related("order", "location", "invoice")
+        .prefetch_related(
+            Prefetch(
+                "lines",
+                queryset=FulfillmentRequestLine.objects.select_related("order_line"),
+            ),
+            "shipments",
+        )
+        .first()
+    )
+
+
+def order_fulfillment(*, order: Order) -> list[FulfillmentRequest]:
+    """An order's requests with their lines, for the order page."""
+    return list(
+        FulfillmentRequest.objects.filter(order=order)
+        .select_related("location")
+        .prefetch_related(
+            Prefetch(
+                "lines",
+                queryset=FulfillmentRequestLine.objects.select_related("order_line"),
+            ),
+            "shipments",
+        )
+        .order_by("id")
+    )
+
+
+def location_codes(ids: Iterable[int]) -> dict[int, str]:
+    return dict(Location.objects.filter(pk__in=set(ids)).values_list("pk", "code"))
+
+
+# Simulation ---------------------------------------------------------------------------
+
+
+@dataclass
+class SimulatedOrder:
+    number: str
+    draft: dict
+    live: dict | None
+
+    @property
+    def differs(self) -> bool:
+        return self.live is not None and (
+            self.draft["locations"] != self.live["locations"]
+            or self.draft["outcome"] != self.live["outcome"]
+        )
+
+
+@dataclass
+class Totals:
+    orders: int = 0
+    routed: int = 0
+    splits: int = 0
+    unfillable: int = 0
+    distance_sum: float = 0.0
+    distance_count: int = 0
+
+    @property
+    def average_distance_km(self) -> float | None:
+        if not self.distance_count:
+            return None
+        return round(self.distance_sum / self.distance_count, 1)
+
+    def as_dict(self) -> dict:
+        return {
+            "orders": self.orders,
+            "routed": self.routed,
+            "splits": self.splits,
+            "unfillable": self.unfillable,
+            "average_distance_km": self.average_distance_km,
+        }
+
+
+@dataclass
+class Simulation:
+    orders: list[SimulatedOrder] = field(default_factory=list)
+    draft: Totals = field(default_factory=Totals)
+    live: Totals | None = None
+    unknown_numbers: list[str] = field(default_factory=list)
+
+    @property
+    def differing(self) -> int:
+        return sum(1 for o in self.orders if o.differs)
+
+
+def _outcome(decision: engine.Decision, codes: dict[int, str], totals: Totals) -> dict:
+    totals.orders += 1
+    if decision.routed:
+        totals.routed += 1
+        totals.splits += decision.split
+    else:
+        totals.unfillable += 1
+    chosen = {
+        c["location_id"]: c.get("distance_km")
+        for c in decision.explanation.get("considered", [])
+        if c.get("verdict") in ("chosen", "pickup store")
+    }
+    for distance in chosen.values():
+        if distance is not None and not math.isinf(distance):
+            totals.distance_sum += distance
+            totals.distance_count += 1
+    return {
+        "outcome": decision.explanation.get("outcome"),
+        "locations": sorted(
+            codes.get(a.location_id, "?") for a in decision.assignments
+        ),
+        "explanation": decision.explanation,
+    }
+
+
+def routing_simulation(
+    *,
+    rules: engine.Rules,
+    safety_stock_override: int | None = None,
+    queues: list[str] | None = None,
+    order_numbers: list[str] | None = None,
+    live_rule_set: RoutingRuleSet | None = None,
+    limit: int = SIMULATION_LIMIT,
+) -> Simulation:
+    """Where the orders of `queues` (or the chosen past or present orders) would go
+    under `rules`, against today's stock, next to where the live rule set would send
+    them. Reads only: no lock, no reservation, no request, no event, no run row.
+
+    Orders still to route use their open units; past orders their whole quantity
+    less what was cancelled. Each rule set draws down its own copy of the stock, in
+    the order a run would take the orders."""
+    result = Simulation()
+    orders = Order.objects.order_by("promise_date", "placed_at", "id")
+    if order_numbers:
+        numbers = list(dict.fromkeys(order_numbers))
+        orders = orders.filter(number__in=numbers)
+    else:
+        orders = orders.filter(
+            queue__in=queues or [Order.Queue.BROKERING, Order.Queue.REJECTED],
+            status__in=[Order.Status.OPENED, Order.Status.IN_FULFILLMENT],
+        )
+    orders = list(orders[:limit])
+    if order_numbers:
+        found = {o.number for o in orders}
+        result.unknown_numbers = [n for n in numbers if n not in found]
+    by_id = {o.pk: o for o in orders}
+    lines: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
+    for row in OrderLine.objects.filter(order_id__in=by_id).order_by(
+        "order_id", "position"
+    ):
+        units = (
+            row.quantity_open
+            if by_id[row.order_id].queue
+            else (row.quantity - row.quantity_cancelled)
+        )
+        if units > 0:
+            lines[row.order_id].append((row.pk, row.product_id, units))
+    excluded = rejecting_locations(by_id)
+    locations = routing_locations()
+    codes = {loc.id: loc.code for loc in locations}
+    product_ids = {p for rows in lines.values() for _, p, _ in rows}
+    draft_stock = engine.StockView(
+        stock_available(
+            product_ids=product_ids, safety_stock_override=safety_stock_override
+        )
+    )
+    live_stock = live_rules = None
+    if live_rule_set is not None:
+        result.live = Totals()
+        live_rules = live_rule_set.engine_rules()
+        live_stock = engine.StockView(
+            stock_available(
+                product_ids=product_ids,
+                safety_stock_override=live_rule_set.safety_stock_override,
+            )
+        )
+
+    def decide(order, rule_set_rules, stock):
+        if order.order_type == Order.Type.BOPIS and order.pickup_location_id:
+            decision = pickup_decision(order, lines[order.pk], stock)
+        else:
+            decision = engine.route(
+                demand_for(order, lines[order.pk], excluded[order.pk]),
+                locations,
+                stock,
+                rule_set_rules,
+            )
+        if decision.routed:
+            stock.take(decision)
+        return decision
+
+    for order in orders:
+        if not lines[order.pk]:
+            continue
+        draft = _outcome(decide(order, rules, draft_stock), codes, result.draft)
+        live = None
+        if live_rule_set is not None:
+            live = _outcome(decide(order, live_rules, live_stock), codes, result.live)
+        result.orders.append(
+            SimulatedOrder(number=order.number, draft=draft, live=live)
+        )
+    return result
+
+
+def live_rule_set() -> RoutingRuleSet | None:
+    """The active rule set that routes the brokering queue (the first, by name)."""
+    return next(
+        (
+            rule_set
+            for rule_set in RoutingRuleSet.objects.filter(active=True).order_by("name")
+            if Order.Queue.BROKERING in rule_set.queues
+        ),
+        None,
+    )
