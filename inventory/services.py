@@ -16,6 +16,7 @@ any of their lines or stock, and a transfer order before its ASN.
 
 import csv
 import io
+import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -1637,15 +1638,18 @@ class ReservationRequest(NamedTuple):
 
 _LOCK_LEVELS_SQL = """
 SELECT 1 FROM inventory_stocklevel s
-JOIN (VALUES {pairs}) AS v(location_id, product_id)
+JOIN jsonb_to_recordset(%s::jsonb) AS v(location_id bigint, product_id bigint)
   ON s.location_id = v.location_id AND s.product_id = v.product_id
 ORDER BY s.location_id, s.product_id
 FOR UPDATE OF s
 """
 
 _RESERVE_BULK_SQL = """
-WITH req(idx, location_id, product_id, quantity, owner_id, safety) AS (
-    VALUES {rows}
+WITH req AS (
+    SELECT * FROM jsonb_to_recordset(%s::jsonb) AS r(
+        idx int, location_id bigint, product_id bigint, quantity int, owner_id text,
+        safety int
+    )
 ),
 wanted AS (
     SELECT location_id, product_id, SUM(quantity) AS quantity, MAX(safety) AS safety
@@ -1677,11 +1681,12 @@ def reservations_create_bulk(
     fail together: the level's `reserved` grows by their sum only when on_hand -
     reserved - safety stock covers it (the same invariant as `reservation_create`).
 
-    Two statements on PostgreSQL whatever the number of requests: the stock levels
-    are locked in (location, product) order, as every other writer does, then one
-    data-modifying statement increments them and inserts the reservations. The
-    caller's transaction holds the locks; elsewhere one `reservation_create`-style
-    conditional update per request.
+    Two statements on PostgreSQL whatever the number of requests, each with the
+    requests as one JSON parameter: the stock levels are locked in (location,
+    product) order, as every other writer does, then one data-modifying statement
+    increments them and inserts the reservations. The caller's transaction holds
+    the locks; elsewhere one `reservation_create`-style conditional update per
+    request.
     """
     if not requests:
         return []
@@ -1705,24 +1710,23 @@ def reservations_create_bulk(
         ]
     pairs = sorted({(r.location_id, r.product_id) for r in requests})
     rows = [
-        (i, r.location_id, r.product_id, r.quantity, str(r.owner_id), r.safety_stock)
+        {
+            "idx": i,
+            "location_id": r.location_id,
+            "product_id": r.product_id,
+            "quantity": r.quantity,
+            "owner_id": str(r.owner_id),
+            "safety": max(r.safety_stock, 0),
+        }
         for i, r in enumerate(requests)
     ]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            _LOCK_LEVELS_SQL.format(
-                pairs=", ".join(["(%s::bigint, %s::bigint)"] * len(pairs))
-            ),
-            [value for pair in pairs for value in pair],
+            _LOCK_LEVELS_SQL,
+            [json.dumps([{"location_id": loc, "product_id": p} for loc, p in pairs])],
         )
         cursor.execute(
-            _RESERVE_BULK_SQL.format(
-                rows=", ".join(
-                    ["(%s::int, %s::bigint, %s::bigint, %s::int, %s::text, %s::int)"]
-                    * len(rows)
-                )
-            ),
-            [value for row in rows for value in row] + [owner_type, timezone.now()],
+            _RESERVE_BULK_SQL, [json.dumps(rows), owner_type, timezone.now()]
         )
         reserved = {row[0] for row in cursor.fetchall()}
     return [i in reserved for i in range(len(requests))]
