@@ -24,13 +24,16 @@ needs_services = pytest.mark.skipif(
 )
 
 
-def wait_until(predicate, *, timeout: float, interval: float = 0.2, message: str = ""):
+def wait_until(predicate, *, timeout: float, interval: float = 0.2, message=""):
+    """Poll `predicate` until true; `message` may be a callable for the state at the
+    time of failure."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s: {message}")
+    detail = message() if callable(message) else message
+    raise AssertionError(f"timed out after {timeout}s: {detail}")
 
 
 def purge_queue() -> None:

@@ -76,8 +76,8 @@ def test_events_recorded_while_the_worker_is_down_all_arrive_without_gaps(
         try:
             wait_until(
                 lambda: len(receiver.delivered_ids()) >= 30,
-                timeout=60,
-                message="worker delivered too little",
+                timeout=120,
+                message="the worker delivered fewer than 30 events",
             )
             worker.kill()  # crash mid-delivery: SIGKILL, no clean shutdown
             worker = WorkerProcess(OMS_WEBHOOK_CLAIM_SECONDS="2").start()
@@ -86,7 +86,12 @@ def test_events_recorded_while_the_worker_is_down_all_arrive_without_gaps(
                 sweep_outbox.delay()
                 return len(receiver.delivered_ids()) == 100
 
-            wait_until(all_delivered, timeout=90, interval=1, message="events lost")
+            wait_until(
+                all_delivered,
+                timeout=180,
+                interval=1,
+                message=lambda: f"{len(receiver.delivered_ids())} of 100 delivered",
+            )
         finally:
             worker.stop()
 
