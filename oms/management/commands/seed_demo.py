@@ -11,7 +11,7 @@ from django.db import transaction
 from oms.roles import STAFF_ROLES
 
 DEMO_PASSWORD = "demo-password"
-DEMO_APPS = ["inventory", "payments", "orders", "returns"]
+DEMO_APPS = ["inventory", "payments", "orders", "orders.routing", "returns"]
 
 
 def ensure_user(username: str, role: str, *, superuser: bool = False):
