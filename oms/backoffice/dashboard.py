@@ -30,7 +30,9 @@ def attention_counters(user) -> list[dict]:
     for app in DASHBOARD_APPS:
         try:
             module = import_module(f"{app}.dashboard")
-        except ModuleNotFoundError:
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{app}.dashboard":
+                raise
             continue
         counters.extend(module.attention_counters(user))
     counters.extend(kernel_counters())

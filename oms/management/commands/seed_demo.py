@@ -35,7 +35,9 @@ class Command(BaseCommand):
             for app in DEMO_APPS:
                 try:
                     module = import_module(f"{app}.demo")
-                except ModuleNotFoundError:
+                except ModuleNotFoundError as exc:
+                    if exc.name != f"{app}.demo":
+                        raise
                     continue
                 module.seed(self.stdout)
         self.stdout.write(f"Demo users (password for all: {DEMO_PASSWORD}):")
