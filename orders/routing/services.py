@@ -34,7 +34,7 @@ from oms import tasks as oms_tasks
 from oms.errors import ApplicationError, Conflict
 from oms.models import Event, StateTransition
 from oms.queueing import enqueue_on_commit
-from oms.services.events import entity_type_of, record_event
+from oms.services.events import record_event
 from oms.services.transitions import apply_transition
 from orders.models import Channel, Order, OrderLine
 from orders.routing import engine
@@ -110,9 +110,9 @@ def _insert_rows(model, rows: list[dict], returning: tuple[str, ...] = ()) -> li
         return cursor.fetchall() if returning else []
 
 
-def _record_events(events: list[tuple[str, object, dict]]) -> None:
-    """`record_event` for many events in one INSERT: the same outbox rows and the
-    same dispatch after commit."""
+def _record_events(events: list[tuple[str, str, int, dict]]) -> None:
+    """`record_event` for many (name, entity type, entity id, payload) in one
+    INSERT: the same outbox rows and the same dispatch after commit."""
     if not events:
         return
     now = timezone.now()
@@ -122,11 +122,11 @@ def _record_events(events: list[tuple[str, object, dict]]) -> None:
             {
                 "name": name,
                 "occurred_at": now,
-                "entity_type": entity_type_of(entity),
-                "entity_id": str(entity.pk),
+                "entity_type": entity_type,
+                "entity_id": str(entity_id),
                 "payload": payload,
             }
-            for name, entity, payload in events
+            for name, entity_type, entity_id, payload in events
         ],
     )
     enqueue_on_commit(oms_tasks.dispatch_events_task)
@@ -441,9 +441,12 @@ def demand_for(order: Order, lines: list, excluded: Iterable[int]) -> engine.Dem
 def rejecting_locations(order_ids: Iterable[int]) -> dict[int, set[int]]:
     """Order id → the locations that rejected some of it before."""
     excluded: dict[int, set[int]] = defaultdict(set)
+    order_ids = list(order_ids)
+    if not order_ids:
+        return excluded
     for order_id, location_id in (
         FulfillmentRequestLine.objects.filter(
-            request__order_id__in=list(order_ids), quantity_rejected__gt=0
+            request__order_id__in=order_ids, quantity_rejected__gt=0
         )
         .values_list("request__order_id", "request__location_id")
         .distinct()
@@ -498,7 +501,10 @@ def _route_batch(
         .values_list("id", "order_id", "product_id", "quantity_open")
     ):
         lines[order_id].append((line_id, product_id, quantity))
-    excluded = rejecting_locations(by_id)
+    # Only an order already with a location may have been rejected by one.
+    excluded = rejecting_locations(
+        [pk for pk, o in by_id.items() if o.status == Order.Status.IN_FULFILLMENT]
+    )
     product_ids = {product for rows in lines.values() for _, product, _ in rows}
     stock = engine.StockView(
         stock_available(
@@ -575,7 +581,8 @@ def _route_batch(
         [
             (
                 "order.alternative_requested",
-                by_id[d.order_id],
+                "order",
+                d.order_id,
                 {
                     "number": by_id[d.order_id].number,
                     "reason": "The pickup store does not have the items.",
@@ -621,51 +628,38 @@ def _create_requests(*, run, orders, decisions, now) -> None:
         ]
     ).values_list("order_id", flat=True):
         counts[order_id] += 1
+    # Plain rows, not model instances: thousands per batch, written in one INSERT.
     requests, request_lines, allocated = [], [], []
     for decision in decisions:
         order = orders[decision.order_id]
-        pickup = order.order_type == Order.Type.BOPIS
         for assignment in decision.assignments:
             counts[order.pk] += 1
-            request = FulfillmentRequest(
-                number=f"{order.number}-F{counts[order.pk]}",
-                order_id=order.pk,
-                location_id=assignment.location_id,
-                is_pickup=pickup,
-                brokering_run=run,
-                explanation=decision.explanation,
-                created_at=now,
-                updated_at=now,
-            )
-            requests.append((request, assignment))
-    columns = (
-        "number",
-        "order_id",
-        "location_id",
-        "status",
-        "is_pickup",
-        "brokering_run_id",
-        "explanation",
-        "rejection_reason",
-        "created_at",
-        "updated_at",
-    )
+            row = {
+                "number": f"{order.number}-F{counts[order.pk]}",
+                "order": order.pk,
+                "location": assignment.location_id,
+                "status": FulfillmentRequest.Status.ASSIGNED,
+                "is_pickup": order.order_type == Order.Type.BOPIS,
+                "brokering_run": run.pk,
+                "explanation": decision.explanation,
+                "rejection_reason": "",
+                "created_at": now,
+                "updated_at": now,
+            }
+            requests.append((row, assignment))
     ids = dict(
         _insert_rows(
-            FulfillmentRequest,
-            [
-                {name.removesuffix("_id"): getattr(request, name) for name in columns}
-                for request, _ in requests
-            ],
-            returning=("number", "id"),
+            FulfillmentRequest, [row for row, _ in requests], returning=("number", "id")
         )
     )
-    for request, assignment in requests:
-        request.pk = ids[request.number]
+    events = []
+    for row, assignment in requests:
+        request_id = ids[row["number"]]
+        lines = []
         for line_id, _, quantity in assignment.lines:
             request_lines.append(
                 {
-                    "request": request.pk,
+                    "request": request_id,
                     "order_line": line_id,
                     "quantity": quantity,
                     "quantity_rejected": 0,
@@ -675,14 +669,25 @@ def _create_requests(*, run, orders, decisions, now) -> None:
                 }
             )
             allocated.append((line_id, quantity))
+            lines.append({"line_id": line_id, "quantity": quantity})
+        events.append(
+            (
+                "fulfillment_request.assigned",
+                "fulfillment_request",
+                request_id,
+                {
+                    "number": row["number"],
+                    "order_number": orders[row["order"]].number,
+                    "location_id": row["location"],
+                    "is_pickup": row["is_pickup"],
+                    "lines": lines,
+                },
+            )
+        )
     _insert_rows(FulfillmentRequestLine, request_lines)
     _allocate_lines(allocated)
-    opened = [
-        orders[d.order_id]
-        for d in decisions
-        if orders[d.order_id].status == Order.Status.OPENED
-    ]
-    Order.objects.filter(pk__in=[d.order_id for d in decisions]).update(
+    routed_ids = [d.order_id for d in decisions]
+    Order.objects.filter(pk__in=routed_ids).update(
         queue=Order.Queue.NONE,
         updated_at=now,
         status=Case(
@@ -691,41 +696,28 @@ def _create_requests(*, run, orders, decisions, now) -> None:
             output_field=Order._meta.get_field("status"),
         ),
     )
-    StateTransition.objects.bulk_create(
+    _insert_rows(
+        StateTransition,
         [
-            StateTransition(
-                entity_type="order",
-                entity_id=str(order.pk),
-                source=Order.Status.OPENED,
-                target=Order.Status.IN_FULFILLMENT,
-                transition="start_fulfillment",
-                reason=f"Routed by brokering run {run.pk}.",
-            )
-            for order in opened
-        ]
+            {
+                "entity_type": "order",
+                "entity_id": str(order_id),
+                "field": "status",
+                "source": Order.Status.OPENED,
+                "target": Order.Status.IN_FULFILLMENT,
+                "transition": "start_fulfillment",
+                "actor": None,
+                "reason": f"Routed by brokering run {run.pk}.",
+                "occurred_at": now,
+            }
+            for order_id in routed_ids
+            if orders[order_id].status == Order.Status.OPENED
+        ],
     )
-    OrderRouting.objects.filter(order_id__in=[d.order_id for d in decisions]).update(
+    OrderRouting.objects.filter(order_id__in=routed_ids).update(
         auto_cancel_at=None, last_run=run
     )
-    _record_events(
-        [
-            (
-                "fulfillment_request.assigned",
-                request,
-                {
-                    "number": request.number,
-                    "order_number": orders[request.order_id].number,
-                    "location_id": request.location_id,
-                    "is_pickup": request.is_pickup,
-                    "lines": [
-                        {"line_id": line_id, "quantity": quantity}
-                        for line_id, _, quantity in assignment.lines
-                    ],
-                },
-            )
-            for request, assignment in requests
-        ]
-    )
+    _record_events(events)
 
 
 def _allocate_lines(allocated: list[tuple[int, int]]) -> None:
@@ -1333,7 +1325,8 @@ def _move(orders: list[Order], queue: str, *, actor, reason: str) -> None:
         [
             (
                 name,
-                order,
+                "order",
+                order.pk,
                 {
                     "number": order.number,
                     "from_queue": order.queue,
