@@ -22,11 +22,11 @@ from inventory.models import Location
 from inventory.selectors import locations_by_code, products_by_sku
 from oms.errors import ApplicationError, Conflict
 from oms.services.events import record_event
-from orders import errors
+from orders import errors, services
 from orders.models import Channel, Order, OrderLine
 from orders.refund_calculator import order_discount_shares
 from payments.money import is_known_currency, quantize
-from payments.services import PaymentDeclined, payment_account_open
+from payments.services import payment_account_open
 
 ZERO = Decimal("0")
 MAX_IMPORT = 1000
@@ -95,15 +95,6 @@ class _Lookups:
     products: dict
     locations: dict[str, Location]
     existing: dict[tuple[int, str], Order]
-
-
-def queue_for_type(order_type: str) -> str:
-    """Where an approved order waits: pre-orders and backorders in their parkings,
-    everything else in the brokering queue."""
-    return {
-        Order.Type.PRE_ORDER: Order.Queue.PRE_ORDER,
-        Order.Type.BACKORDER: Order.Queue.BACKORDER,
-    }.get(order_type, Order.Queue.BROKERING)
 
 
 def intake_lookups(
@@ -259,8 +250,6 @@ def _after_payment(prepared: _Prepared, account) -> None:
     """What follows a successful authorization for one order: its event, and for
     POS orders the capture, the stock and the completion; for channels without a
     grace period, the opening."""
-    from orders import services
-
     order = prepared.order
     record_event(
         "order.created", order, services.order_created_payload(order, prepared.lines)
@@ -271,17 +260,20 @@ def _after_payment(prepared: _Prepared, account) -> None:
         services.open_or_hold(order=order, account=account, actor=None)
 
 
-def _write(prepared: list[_Prepared], *, savepoints: bool) -> dict[int, str]:
+def _write(
+    prepared: list[_Prepared], *, savepoints: bool
+) -> dict[int, ApplicationError]:
     """Bulk-insert the orders and their lines, then authorize each payment (in a
-    batch, one savepoint per order so a declined card only drops its own order).
-    Returns {index: decline message} of the orders dropped; without savepoints a
-    decline propagates and the caller's transaction writes nothing."""
+    batch, one savepoint per order so a declined card, or a POS sale without the
+    stock, only drops its own order). Returns {index: refusal} of the orders
+    dropped; without savepoints a refusal propagates and the caller's transaction
+    writes nothing."""
     Order.objects.bulk_create([p.order for p in prepared])
     for item in prepared:
         for line in item.lines:
             line.order = item.order
     OrderLine.objects.bulk_create([line for p in prepared for line in p.lines])
-    declined: dict[int, str] = {}
+    declined: dict[int, ApplicationError] = {}
     for item in prepared:
         order = item.order
         try:
@@ -295,10 +287,10 @@ def _write(prepared: list[_Prepared], *, savepoints: bool) -> dict[int, str]:
                     channel=order.channel.code,
                 )
                 _after_payment(item, account)
-        except PaymentDeclined as exc:
+        except ApplicationError as exc:
             if not savepoints:
                 raise
-            declined[item.index] = exc.message
+            declined[item.index] = exc
     if declined:
         Order.objects.filter(
             pk__in=[p.order.pk for p in prepared if p.index in declined]
@@ -390,8 +382,9 @@ def orders_import(*, orders: Sequence[OrderInput]) -> list[ImportResult]:
     for prepared in to_write:
         result = results[prepared.index]
         if prepared.index in declined:
-            result.code = errors.PAYMENT_DECLINED
-            result.detail = declined[prepared.index]
+            refusal = declined[prepared.index]
+            result.code, result.detail = refusal.code, refusal.message
+            result.errors = refusal.field_errors
         else:
             result.status, result.order = "created", prepared.order
     for result, earlier in repeats_in_batch:

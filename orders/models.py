@@ -10,6 +10,8 @@ from decimal import Decimal
 from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Cast, Concat, LPad
+from django.urls import reverse
+from django.utils import timezone
 from django_fsm import FSMField, FSMModelMixin, transition
 
 NUMBER_PREFIX = "OMS-"
@@ -187,8 +189,6 @@ class Order(FSMModelMixin, models.Model):
         return self.number
 
     def get_absolute_url(self) -> str:
-        from django.urls import reverse
-
         return reverse("orders:order-detail", args=[self.number])
 
     # Transitions: pure, guards only. Services call them through apply_transition.
@@ -200,7 +200,9 @@ class Order(FSMModelMixin, models.Model):
         field=status, source=[Status.CREATED, Status.OPENED], target=Status.ON_HOLD
     )
     def hold(self, reasons: list[str]) -> None:
+        # Out of every queue: routing never takes a held order.
         self.hold_reasons = reasons
+        self.queue = OrderQueue.NONE
 
     @transition(field=status, source=Status.ON_HOLD, target=Status.OPENED)
     def approve(self) -> None:
@@ -227,9 +229,16 @@ class Order(FSMModelMixin, models.Model):
         self.queue = Order.Queue.NONE
 
     @property
-    def in_grace_period(self) -> bool:
-        from django.utils import timezone
+    def routing_queue(self) -> str:
+        """Where the order waits once approved: pre-orders and backorders in their
+        parkings, everything else in the brokering queue."""
+        return {
+            OrderType.PRE_ORDER: OrderQueue.PRE_ORDER,
+            OrderType.BACKORDER: OrderQueue.BACKORDER,
+        }.get(self.order_type, OrderQueue.BROKERING)
 
+    @property
+    def in_grace_period(self) -> bool:
         return (
             self.status == Order.Status.CREATED
             and self.grace_period_ends_at > timezone.now()

@@ -24,7 +24,6 @@ from oms.errors import ApplicationError, Conflict
 from oms.services.events import record_event
 from oms.services.transitions import apply_transition
 from orders import errors
-from orders.intake import queue_for_type
 from orders.models import Channel, Order, OrderLine
 from orders.refund_calculator import (
     LineAmounts,
@@ -221,20 +220,30 @@ def approval_failures(*, order: Order, account) -> list[str]:
     return failures
 
 
+def _hold(*, order: Order, reasons: list[str], actor) -> Order:
+    """Put a created or opened order on hold (out of its queue) with the reasons;
+    an order already held or in fulfillment keeps its state and gains the reasons,
+    which the page shows. Records `order.held`."""
+    if can_proceed(order.hold):
+        apply_transition(
+            order, "hold", actor=actor, reason="; ".join(reasons), reasons=reasons
+        )
+    else:
+        order.hold_reasons = [*order.hold_reasons, *reasons]
+    order.save(update_fields=["status", "queue", "hold_reasons", "updated_at"])
+    record_event("order.held", order, {"number": order.number, "reasons": reasons})
+    return order
+
+
 def open_or_hold(*, order: Order, account, actor) -> Order:
     """Run the approval rules on a created order: pass → opened and queued for
     routing (`order.opened`); fail → on_hold with the reasons (`order.held`).
     The caller holds the order's lock inside its transaction."""
     failures = approval_failures(order=order, account=account)
     if failures:
-        apply_transition(
-            order, "hold", actor=actor, reason="; ".join(failures), reasons=failures
-        )
-        order.save(update_fields=["status", "queue", "hold_reasons", "updated_at"])
-        record_event("order.held", order, {"number": order.number, "reasons": failures})
-        return order
+        return _hold(order=order, reasons=failures, actor=actor)
     apply_transition(order, "open", actor=actor, reason="Grace period over; approved.")
-    order.queue = queue_for_type(order.order_type)
+    order.queue = order.routing_queue
     order.save(update_fields=["status", "queue", "hold_reasons", "updated_at"])
     record_event("order.opened", order, {"number": order.number, "queue": order.queue})
     return order
@@ -356,22 +365,14 @@ def orders_reauthorize_expiring(*, within: timedelta) -> int:
                     )
             except PaymentDeclined as exc:
                 reason = f"Re-authorization of the payment failed: {exc.message}"
-                if can_proceed(order.hold):
-                    apply_transition(order, "hold", reason=reason, reasons=[reason])
-                    order.save(update_fields=["status", "queue", "hold_reasons", "updated_at"])
-                else:
-                    order.hold_reasons = [*order.hold_reasons, reason]
-                    order.save(update_fields=["hold_reasons", "updated_at"])
-                record_event(
-                    "order.held", order, {"number": order.number, "reasons": [reason]}
-                )
+                _hold(order=order, reasons=[reason], actor=None)
             handled += 1
     return handled
 
 
 def _approve(*, order: Order, actor, comment: str) -> Order:
     apply_transition(order, "approve", actor=actor, reason=comment)
-    order.queue = queue_for_type(order.order_type)
+    order.queue = order.routing_queue
     order.save(update_fields=["status", "queue", "hold_reasons", "updated_at"])
     record_event(
         "order.approved",

@@ -207,5 +207,5 @@ def test_a_failed_reauthorization_puts_the_order_on_hold(opened_order):
     assert reauthorize_expiring_payments.delay().get() == 1
 
     order.refresh_from_db()
-    assert order.status == "on_hold"
+    assert (order.status, order.queue) == ("on_hold", "")
     assert "Re-authorization" in order.hold_reasons[0]
