@@ -106,3 +106,57 @@ def test_a_store_associate_cannot_open_orders(make_user, place_order):
     client.force_login(make_user("store_associate"))
 
     assert client.get("/backoffice/orders/").status_code == 403
+
+
+def test_a_csr_edits_the_address_during_the_grace_period(csr_page, place_order):
+    order = place_order()
+
+    form = csr_page.get(f"/backoffice/orders/{order.number}/edit/").content.decode()
+    done = csr_page.post(
+        f"/backoffice/orders/{order.number}/edit/",
+        {
+            "customer_name": "Ada King",
+            "customer_email": "ada@example.com",
+            "customer_phone": "",
+            "shipping_method": "express",
+            "notes": "",
+            "address_line1": "3 New Road",
+            "city": "Bath",
+            "postal_code": "BA1",
+            "country": "GB",
+        },
+        follow=True,
+    ).content.decode()
+
+    assert 'value="1 Analytical Row"' in form
+    assert f"Order {order.number} updated." in done
+    order.refresh_from_db()
+    assert order.shipping_address["city"] == "Bath"
+    assert order.shipping_method == "express"
+
+
+def test_bulk_approve_approves_the_held_orders_and_says_which_were_refused(
+    csr_page, channel, opened_order
+):
+    channel.order_value_limit = Decimal("10.00")
+    channel.save()
+    held = opened_order()
+    channel.order_value_limit = None
+    channel.save()
+    opened = opened_order()
+
+    done = csr_page.post(
+        "/backoffice/orders/bulk/",
+        {
+            "action": "approve",
+            "orders": [held.number, opened.number],
+            "confirmed": "yes",
+            "text": "Reviewed by phone",
+        },
+        follow=True,
+    ).content.decode()
+
+    assert "1 of 2 orders approved." in done
+    assert opened.number in done
+    held.refresh_from_db()
+    assert held.status == "opened"
