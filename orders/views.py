@@ -16,6 +16,7 @@ from oms.services.transitions import allowed_transitions
 from orders import selectors, services
 from orders.forms import OrderEditForm, OrderFilterForm, SwapForm
 from orders.models import Order
+from orders.routing.selectors import order_fulfillment
 from orders.services import order_account
 
 ORDER_ROLES = (Role.CSR,)
@@ -128,6 +129,7 @@ class OrderDetailView(RoleRequiredMixin, TemplateView):
             swap_form=SwapForm(order=order) if cancellable else None,
             credited=credited,
             net=order.total - credited,
+            fulfillment_requests=order_fulfillment(order=order),
         )
         return context
 

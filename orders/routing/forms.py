@@ -26,7 +26,9 @@ class RuleSetForm(forms.Form):
     (1 first; blank = not used)."""
 
     name = forms.CharField(max_length=100, required=False)
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    description = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
     queues = forms.MultipleChoiceField(
         choices=ROUTABLE_QUEUES, widget=forms.CheckboxSelectMultiple
     )
@@ -188,7 +190,9 @@ class AlternativeForm(forms.Form):
         required=False,
         label="Another pickup store",
     )
-    address_line1 = forms.CharField(max_length=200, required=False, label="Or deliver to: address")
+    address_line1 = forms.CharField(
+        max_length=200, required=False, label="Or deliver to: address"
+    )
     city = forms.CharField(max_length=100, required=False)
     postal_code = forms.CharField(max_length=20, required=False)
     country = forms.CharField(max_length=2, required=False)

@@ -1,7 +1,6 @@
 """Routing and fulfillment API: who sees which requests, the store and WMS actions,
 rule sets, runs, queues and queue moves."""
 
-
 import pytest
 
 from inventory import services as inventory_services
