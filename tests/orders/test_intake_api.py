@@ -202,14 +202,17 @@ def test_only_integrations_take_orders_in(api_client_for, catalogue):
     assert response.status_code == 403
 
 
-def test_a_pos_order_without_stock_fails_alone_in_an_import(integration_api, catalogue, store):
+def test_a_pos_order_without_stock_fails_alone_in_an_import(
+    integration_api, catalogue, store
+):
     pos = payload(
         external_id="POS-1", order_type="pos", pickup_location=store.code, total=None
     )
     pos = {k: v for k, v in pos.items() if v is not None}
 
     response = integration_api.post(
-        "/api/v1/orders/import", {"orders": [pos, payload(external_id="OK-1")]},
+        "/api/v1/orders/import",
+        {"orders": [pos, payload(external_id="OK-1")]},
         format="json",
     )
 
