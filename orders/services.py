@@ -246,7 +246,16 @@ def open_or_hold(*, order: Order, account, actor) -> Order:
     order.queue = order.routing_queue
     order.save(update_fields=["status", "queue", "hold_reasons", "updated_at"])
     record_event("order.opened", order, {"number": order.number, "queue": order.queue})
+    _route_pickup(order)
     return order
+
+
+def _route_pickup(order: Order) -> None:
+    """A BOPIS order goes straight to its pickup store, without brokering."""
+    if order.order_type == Order.Type.BOPIS and order.queue == Order.Queue.BROKERING:
+        from orders.routing.services import pickup_route
+
+        pickup_route(order=order)
 
 
 def pos_complete(*, order: Order, lines: list[OrderLine], account) -> Order:
@@ -384,6 +393,7 @@ def _approve(*, order: Order, actor, comment: str) -> Order:
             "comment": comment,
         },
     )
+    _route_pickup(order)
     return order
 
 

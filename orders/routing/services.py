@@ -530,67 +530,16 @@ def _route_batch(
             stock.take(decision)
         decisions[order.pk] = decision
 
-    # Reserve every routed line at once; an order with any refused reservation (a
-    # race with another writer since the stock was read) gives back the rest and
-    # waits in its queue for the next run.
-    requests, owners = [], []
-    for decision in decisions.values():
-        for assignment in decision.assignments:
-            for line_id, product_id, quantity in assignment.lines:
-                requests.append(
-                    ReservationRequest(
-                        location_id=assignment.location_id,
-                        product_id=product_id,
-                        quantity=quantity,
-                        owner_id=str(line_id),
-                        safety_stock=safety.get(assignment.location_id, 0)
-                        if rule_set.safety_stock_override is None
-                        else rule_set.safety_stock_override,
-                    )
-                )
-                owners.append(decision.order_id)
-    reserved = reservations_create_bulk(owner_type=OWNER_TYPE, requests=requests)
-    failed = {owner for owner, ok in zip(owners, reserved, strict=True) if not ok}
-    for request, owner, ok in zip(requests, owners, reserved, strict=True):
-        if ok and owner in failed:
-            reservations_release(
-                owner_type=OWNER_TYPE,
-                owner_id=request.owner_id,
-                location=Location(pk=request.location_id),
-                product=Product(pk=request.product_id),
-                quantity=request.quantity,
-            )
+    routed, unfillable, failed = _place(
+        run=run,
+        orders=by_id,
+        decisions=decisions,
+        safety=safety,
+        safety_override=rule_set.safety_stock_override,
+        auto_cancel=auto_cancel,
+    )
     result.deferred = len(failed)
     result.stay |= failed
-
-    now = timezone.now()
-    routed = [d for d in decisions.values() if d.routed and d.order_id not in failed]
-    unfillable = [d for d in decisions.values() if not d.routed]
-    _create_requests(run=run, orders=by_id, decisions=routed, now=now)
-    bopis_unfillable = [
-        d for d in unfillable if by_id[d.order_id].order_type == Order.Type.BOPIS
-    ]
-    _park(
-        orders=by_id,
-        decisions=unfillable,
-        run=run,
-        auto_cancel=auto_cancel,
-        now=now,
-    )
-    _record_events(
-        [
-            (
-                "order.alternative_requested",
-                "order",
-                d.order_id,
-                {
-                    "number": by_id[d.order_id].number,
-                    "reason": "The pickup store does not have the items.",
-                },
-            )
-            for d in bopis_unfillable
-        ]
-    )
     result.routed = len(routed)
     result.split = sum(1 for d in routed if d.split)
     result.unfillable = len(unfillable)
@@ -605,6 +554,98 @@ def _route_batch(
     if empty:
         Order.objects.filter(pk__in=empty).update(queue=Order.Queue.NONE)
     return result
+
+
+def _place(*, run, orders, decisions, safety, safety_override, auto_cancel):
+    """Reserve, then create the requests of the routed decisions and park the rest.
+
+    Every routed line is reserved at once; an order with any refused reservation (a
+    race with another writer since the stock was read) gives back the rest and
+    waits in its queue for the next run. Returns (routed, unfillable, deferred ids).
+    """
+    requests, owners = [], []
+    for decision in decisions.values():
+        for assignment in decision.assignments:
+            for line_id, product_id, quantity in assignment.lines:
+                requests.append(
+                    ReservationRequest(
+                        location_id=assignment.location_id,
+                        product_id=product_id,
+                        quantity=quantity,
+                        owner_id=str(line_id),
+                        safety_stock=safety.get(assignment.location_id, 0)
+                        if safety_override is None
+                        else safety_override,
+                    )
+                )
+                owners.append(decision.order_id)
+    reserved = reservations_create_bulk(owner_type=OWNER_TYPE, requests=requests)
+    failed = {owner for owner, ok in zip(owners, reserved, strict=True) if not ok}
+    for request, owner, ok in zip(requests, owners, reserved, strict=True):
+        if ok and owner in failed:
+            reservations_release(
+                owner_type=OWNER_TYPE,
+                owner_id=request.owner_id,
+                location=Location(pk=request.location_id),
+                product=Product(pk=request.product_id),
+                quantity=request.quantity,
+            )
+    now = timezone.now()
+    routed = [d for d in decisions.values() if d.routed and d.order_id not in failed]
+    unfillable = [d for d in decisions.values() if not d.routed]
+    _create_requests(run=run, orders=orders, decisions=routed, now=now)
+    _park(
+        orders=orders, decisions=unfillable, run=run, auto_cancel=auto_cancel, now=now
+    )
+    _record_events(
+        [
+            (
+                "order.alternative_requested",
+                "order",
+                d.order_id,
+                {
+                    "number": orders[d.order_id].number,
+                    "reason": "The pickup store does not have the items.",
+                },
+            )
+            for d in unfillable
+            if orders[d.order_id].order_type == Order.Type.BOPIS
+        ]
+    )
+    return routed, unfillable, failed
+
+
+def pickup_route(*, order: Order) -> bool:
+    """Send a just-opened BOPIS order straight to its pickup store, without
+    brokering (called by `orders.services` inside its transaction, order locked):
+    reserved there with `fulfillment_request.assigned`, or, when the store lacks the
+    stock, parked in `bopis_rejected` with `order.alternative_requested`. Returns
+    whether it was placed."""
+    lines = list(
+        OrderLine.objects.filter(order=order, quantity_open__gt=0)
+        .order_by("position")
+        .values_list("id", "product_id", "quantity_open")
+    )
+    if not lines or order.pickup_location_id is None:
+        return False
+    location = order.pickup_location
+    stock = engine.StockView(
+        stock_available(
+            product_ids={product for _, product, _ in lines},
+            location_ids=[location.pk],
+        )
+    )
+    decision = pickup_decision(order, lines, stock)
+    routed, _, _ = _place(
+        run=None,
+        orders={order.pk: order},
+        decisions={order.pk: decision},
+        safety={location.pk: location.safety_stock},
+        safety_override=None,
+        auto_cancel={},
+    )
+    order.refresh_from_db(fields=["status", "queue"])
+    return bool(routed)
 
 
 def _parking_for(order: Order) -> str:
@@ -640,7 +681,7 @@ def _create_requests(*, run, orders, decisions, now) -> None:
                 "location": assignment.location_id,
                 "status": FulfillmentRequest.Status.ASSIGNED,
                 "is_pickup": order.order_type == Order.Type.BOPIS,
-                "brokering_run": run.pk,
+                "brokering_run": run.pk if run else None,
                 "explanation": decision.explanation,
                 "rejection_reason": "",
                 "created_at": now,
@@ -707,7 +748,9 @@ def _create_requests(*, run, orders, decisions, now) -> None:
                 "target": Order.Status.IN_FULFILLMENT,
                 "transition": "start_fulfillment",
                 "actor": None,
-                "reason": f"Routed by brokering run {run.pk}.",
+                "reason": f"Routed by brokering run {run.pk}."
+                if run
+                else "Sent to its pickup store.",
                 "occurred_at": now,
             }
             for order_id in routed_ids

@@ -180,3 +180,34 @@ def test_moving_an_order_from_the_wrong_queue_is_refused(london_order):
     assert order.number in result.refused
     order.refresh_from_db()
     assert order.queue == "brokering"
+
+
+def test_bopis_goes_to_its_store_when_it_opens_without_a_run(
+    london_order, places, products, put_stock
+):
+    put_stock(places["far"], products["SKU-A"], 3)
+
+    order = london_order(
+        order_type="bopis", pickup_location="CROYDON", lines=one_line(), **FREE_SHIPPING
+    )
+
+    assert (order.status, order.queue) == ("in_fulfillment", "")
+    request = FulfillmentRequest.objects.get(order=order)
+    assert (request.location, request.is_pickup) == (places["far"], True)
+    assert Reservation.objects.get(owner_type="order_line").location == places["far"]
+
+
+def test_bopis_without_stock_at_its_store_asks_for_an_alternative_at_once(
+    london_order, places, products, put_stock
+):
+    put_stock(places["near"], products["SKU-A"], 3)  # not at the pickup store
+
+    order = london_order(
+        order_type="bopis", pickup_location="CROYDON", lines=one_line(), **FREE_SHIPPING
+    )
+
+    assert order.queue == "bopis_rejected"
+    assert Event.objects.filter(
+        name="order.alternative_requested", entity_id=str(order.pk)
+    ).exists()
+    assert not Reservation.objects.exists()
