@@ -46,8 +46,25 @@ def record_event(name: str, entity: models.Model, payload: dict[str, Any]) -> Ev
         entity_id=str(entity.pk),
         payload=json_safe(payload),
     )
-    enqueue_on_commit(tasks.dispatch_events_task)
+    _dispatch_after_commit()
     return event
+
+
+def _dispatch_after_commit() -> None:
+    """One dispatch per transaction, however many events it records: a batch import
+    of 500 orders publishes one message, not a thousand. A dispatch registered in
+    an enclosing savepoint survives every rollback this event could suffer, so it is
+    reused; one registered in a sibling savepoint that rolled back is gone already."""
+    connection = transaction.get_connection()
+    current = set(connection.savepoint_ids)
+    for savepoint_ids, callback, _robust in connection.run_on_commit:
+        if callback is _enqueue_dispatch and set(savepoint_ids) <= current:
+            return
+    transaction.on_commit(_enqueue_dispatch)
+
+
+def _enqueue_dispatch() -> None:
+    enqueue(tasks.dispatch_events_task)
 
 
 def pattern_matches(patterns: Iterable[str], name: str) -> bool:

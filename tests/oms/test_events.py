@@ -63,3 +63,39 @@ def test_payload_decimals_and_dates_are_stored_as_json_strings(django_user_model
         )
     event.refresh_from_db()
     assert event.payload == {"amount": "1.10", "on": "2026-01-02"}
+
+
+def dispatch_callbacks(captured) -> int:
+    from oms.services.events import _enqueue_dispatch
+
+    return sum(1 for callback in captured if callback is _enqueue_dispatch)
+
+
+def test_one_dispatch_per_transaction_however_many_events(
+    django_user_model, django_capture_on_commit_callbacks
+):
+    user = django_user_model.objects.create(username="u")
+    with django_capture_on_commit_callbacks() as captured:
+        with transaction.atomic():
+            for n in range(50):
+                record_event("order.created", user, {"n": n})
+            with transaction.atomic():
+                record_event("order.opened", user, {})
+    assert dispatch_callbacks(captured) == 1
+
+
+def test_a_rolled_back_savepoint_does_not_take_the_dispatch_with_it(
+    django_user_model, django_capture_on_commit_callbacks
+):
+    user = django_user_model.objects.create(username="u")
+    with django_capture_on_commit_callbacks() as captured:
+        with transaction.atomic():
+            try:
+                with transaction.atomic():
+                    record_event("order.created", user, {})
+                    raise ValueError("this order fails")
+            except ValueError:
+                pass
+            record_event("order.created", user, {"n": 2})
+    assert dispatch_callbacks(captured) == 1
+    assert Event.objects.filter(payload={"n": 2}).exists()
