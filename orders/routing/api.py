@@ -138,7 +138,10 @@ class RuleSetDetailApi(APIView):
 
 class SimulationInputSerializer(serializers.Serializer):
     rule_set_id = serializers.IntegerField(
-        required=False, help_text="A saved (e.g. inactive) rule set to simulate."
+        min_value=1,
+        max_value=2**31 - 1,
+        required=False,
+        help_text="A saved (e.g. inactive) rule set to simulate.",
     )
     rules = RuleSetSerializer(
         required=False, help_text="Unsaved draft rules (name not needed)."
@@ -266,7 +269,7 @@ class BrokeringRunSerializer(serializers.ModelSerializer):
 
 
 class BrokeringRunStartSerializer(serializers.Serializer):
-    rule_set_id = serializers.IntegerField()
+    rule_set_id = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
 
 
 class BrokeringRunListCreateApi(ListAPIView):
@@ -341,6 +344,8 @@ def _queue_move_view(target: str, doc: str):
             responses={200: OrderQueueSerializer, **ERROR_RESPONSES},
         )
         def post(self, request, number: str):
+            if "\x00" in number:
+                raise NotFound(f"No order {number!r}.", code="order_not_found")
             order = order_selectors.order_get(number=number)
             serializer = QueueMoveSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
@@ -456,9 +461,20 @@ class FulfillmentRequestListApi(ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return FulfillmentRequest.objects.none()
+        status = self.request.query_params.get("status", "")
+        if status and status not in FulfillmentRequest.Status.values:
+            raise ApplicationError(
+                "Unknown status.",
+                code="invalid_filter",
+                field_errors={
+                    "status": [
+                        "One of " + ", ".join(FulfillmentRequest.Status.values) + "."
+                    ]
+                },
+            )
         return selectors.fulfillment_request_list(
             user=self.request.user,
-            status=self.request.query_params.get("status", "")[:20],
+            status=status,
             active=self.request.query_params.get("active") == "true",
         )
 
@@ -481,7 +497,7 @@ class FulfillmentRequestDetailApi(APIView):
 
 
 class RejectLineSerializer(serializers.Serializer):
-    order_line_id = serializers.IntegerField()
+    order_line_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
     quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
 
 

@@ -17,7 +17,6 @@ from oms.backoffice.access import RoleRequiredMixin, run_action
 from oms.errors import ApplicationError
 from oms.roles import Role
 from oms.services.transitions import allowed_transitions
-from orders import selectors as order_selectors
 from orders.models import Order
 from orders.routing import selectors, services
 from orders.routing.api import BrokeringRunSerializer, draft_rules
@@ -29,7 +28,7 @@ from orders.routing.forms import (
     ShipForm,
     SimulationForm,
 )
-from orders.routing.models import RoutingRuleSet
+from orders.routing.models import FulfillmentRequest, RoutingRuleSet
 
 CSR = (Role.CSR,)
 STORE = (Role.STORE_ASSOCIATE, Role.CSR, Role.INVENTORY_MANAGER)
@@ -252,13 +251,20 @@ class QueueMoveView(RoleRequiredMixin, View):
         return redirect(back)
 
 
+def _order_or_404(number: str) -> Order:
+    order = Order.objects.filter(number=number.replace("\x00", "")).first()
+    if order is None or "\x00" in number:
+        raise Http404("No such order.")
+    return order
+
+
 class AlternativeView(RoleRequiredMixin, View):
     """A CSR enters the customer's alternative for a rejected pickup."""
 
     allowed_roles = CSR
 
     def get(self, request, number: str):
-        order = order_selectors.order_get(number=number)
+        order = _order_or_404(number)
         return render(
             request,
             "routing/alternative.html",
@@ -266,7 +272,7 @@ class AlternativeView(RoleRequiredMixin, View):
         )
 
     def post(self, request, number: str):
-        order = order_selectors.order_get(number=number)
+        order = _order_or_404(number)
         form = AlternativeForm(request.POST)
         if not form.is_valid():
             return render(
@@ -354,8 +360,10 @@ class RequestListView(RoleRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         status = self.request.GET.get("status", "")
+        if status not in FulfillmentRequest.Status.values:
+            status = ""
         requests = selectors.fulfillment_request_list(
-            user=self.request.user, status=status[:20], active=not status
+            user=self.request.user, status=status, active=not status
         )
         page = Paginator(requests, 50).get_page(self.request.GET.get("page"))
         return {**super().get_context_data(**kwargs), "page": page, "status": status}

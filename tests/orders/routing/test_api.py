@@ -214,3 +214,27 @@ def test_simulate_draft_rules_through_the_api(
     assert body["live"]["routed"] == 1
     assert body["differing"] == 1
     assert not FulfillmentRequest.objects.exists()
+
+
+def test_bad_input_is_a_4xx_never_a_500(admin_api, integration_api, api_client_for):
+    csr = api_client_for("csr")
+    huge = 10**23
+    assert (
+        integration_api.get(f"/api/v1/fulfillment-requests/{huge}").status_code == 404
+    )
+    listing = integration_api.get("/api/v1/fulfillment-requests?status=%00x")
+    assert listing.status_code == 400
+    assert "status" in listing.json()["errors"]
+    started = csr.post("/api/v1/brokering-runs", {"rule_set_id": huge}, format="json")
+    assert started.status_code == 400
+    assert csr.post("/api/v1/orders/%00/release").status_code == 404
+    simulated = csr.post(
+        "/api/v1/routing/simulate",
+        {
+            "rules": {"queues": ["brokering"], "sort_criteria": ["distance"]},
+            "order_numbers": ["a\x00b"],
+        },
+        format="json",
+    )
+    assert simulated.status_code == 400
+    assert not RoutingRuleSet.objects.exclude(name="Default").exists()

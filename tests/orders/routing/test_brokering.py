@@ -1,15 +1,19 @@
 """Brokering runs: where orders go, splits, safety stock, unfillable orders."""
 
+import json
 from decimal import Decimal
 
 import pytest
+from django_celery_beat.models import PeriodicTask
 
 from inventory.models import Reservation, StockLevel
+from oms.errors import Conflict
 from oms.models import Event
 from orders.intake import LineInput
 from orders.models import Order
 from orders.routing import services
-from orders.routing.models import FulfillmentRequest
+from orders.routing.models import BrokeringRun, FulfillmentRequest
+from orders.routing.tasks import run_brokering_task
 
 pytestmark = pytest.mark.django_db
 
@@ -144,3 +148,25 @@ def test_an_order_is_never_over_reserved_across_a_batch(
         )
     )
     assert queues == ["", "", "", "unfillable", "unfillable"]
+
+
+def test_beat_runs_a_rule_set_as_its_schedule_says(
+    london_order, places, products, put_stock, default_rules
+):
+    put_stock(places["near"], products["SKU-A"], 5)
+    put_stock(places["near"], products["SKU-B"], 5)
+    order = london_order()
+    scheduled = PeriodicTask.objects.get(pk=default_rules.periodic_task_id)
+
+    run_brokering_task.apply(kwargs=json.loads(scheduled.kwargs))
+
+    run = BrokeringRun.objects.get()
+    assert (run.rule_set, run.status, run.orders_routed) == (
+        default_rules,
+        "completed",
+        1,
+    )
+    order.refresh_from_db()
+    assert order.status == "in_fulfillment"
+    with pytest.raises(Conflict):
+        services.rule_set_delete(rule_set=default_rules)
