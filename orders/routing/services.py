@@ -87,7 +87,10 @@ def _insert_rows(model, rows: list[dict], returning: tuple[str, ...] = ()) -> li
     if not rows:
         return []
     if connection.vendor != "postgresql":
-        made = model.objects.bulk_create([model(**row) for row in rows])
+        attnames = {name: model._meta.get_field(name).attname for name in rows[0]}
+        made = model.objects.bulk_create(
+            [model(**{attnames[k]: v for k, v in row.items()}) for row in rows]
+        )
         return [tuple(getattr(m, name) for name in returning) for m in made]
     fields = [model._meta.get_field(name) for name in rows[0]]
     columns = ", ".join(f'"{field.column}"' for field in fields)

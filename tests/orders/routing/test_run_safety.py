@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
+from inventory import services as inventory_services
 from inventory.models import Reservation, StockLevel
 from orders.intake import LineInput
 from orders.models import Order
@@ -115,3 +116,96 @@ def test_a_run_killed_after_its_first_batch_leaves_consistent_state(
     assert not Order.objects.filter(queue="brokering").exists()
     level = StockLevel.objects.get(location=places["near"], product=products["SKU-A"])
     assert level.reserved == 7
+
+
+@pytest.mark.django_db
+def test_a_reservation_lost_to_a_race_leaves_the_order_queued(
+    london_order, places, products, put_stock
+):
+    """The run read 5 units, but another writer took 4 of them before the run
+    reserved: the order that no longer fits keeps nothing and stays queued."""
+    from orders.routing import engine
+
+    put_stock(places["near"], products["SKU-A"], 1)
+    first = london_order(
+        lines=LINES, shipping_price=Decimal("0"), shipping_tax=Decimal("0")
+    )
+    second = london_order(
+        lines=LINES, shipping_price=Decimal("0"), shipping_tax=Decimal("0")
+    )
+    stale = engine.StockView({(places["near"].pk, products["SKU-A"].pk): 5})
+    locations = services.routing_locations()
+    decisions = {}
+    for order in (first, second):
+        line = order.lines.get()
+        decision = engine.route(
+            services.demand_for(order, [(line.pk, line.product_id, 1)], ()),
+            locations,
+            stale,
+            engine.Rules(),
+        )
+        stale.take(decision)
+        decisions[order.pk] = decision
+
+    routed, unfillable, deferred = services._place(
+        run=None,
+        orders={o.pk: o for o in (first, second)},
+        decisions=decisions,
+        safety={},
+        safety_override=None,
+        auto_cancel={},
+    )
+
+    # Both asks hit one stock level and are refused together: neither is half-placed.
+    assert (routed, unfillable, deferred) == ([], [], {first.pk, second.pk})
+    assert not Reservation.objects.exists()
+    assert not FulfillmentRequest.objects.exists()
+    assert set(Order.objects.values_list("queue", flat=True)) == {"brokering"}
+
+
+@pytest.mark.django_db
+def test_an_order_with_one_refused_line_gives_back_the_others(
+    london_order, places, products, put_stock
+):
+    from orders.routing import engine
+
+    put_stock(places["near"], products["SKU-A"], 5)
+    put_stock(places["near"], products["SKU-B"], 1)
+    order = london_order(
+        lines=[*LINES, LineInput(sku="SKU-B", quantity=1, unit_price=Decimal("5"))],
+        shipping_price=Decimal("0"),
+        shipping_tax=Decimal("0"),
+    )
+    # SKU-B was lost after the run read the stock.
+    inventory_services.adjustment_create(
+        location=places["near"], product=products["SKU-B"], quantity=-1, reason="lost"
+    )
+    stale = engine.StockView(
+        {
+            (places["near"].pk, products["SKU-A"].pk): 5,
+            (places["near"].pk, products["SKU-B"].pk): 1,
+        }
+    )
+    lines = [(line.pk, line.product_id, 1) for line in order.lines.order_by("position")]
+    decision = engine.route(
+        services.demand_for(order, lines, ()),
+        services.routing_locations(),
+        stale,
+        engine.Rules(),
+    )
+
+    routed, _, deferred = services._place(
+        run=None,
+        orders={order.pk: order},
+        decisions={order.pk: decision},
+        safety={},
+        safety_override=None,
+        auto_cancel={},
+    )
+
+    assert (routed, deferred) == ([], {order.pk})
+    assert not Reservation.objects.exists()
+    level = StockLevel.objects.get(location=places["near"], product=products["SKU-A"])
+    assert level.reserved == 0
+    order.refresh_from_db()
+    assert (order.status, order.queue) == ("opened", "brokering")
