@@ -109,7 +109,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_gunicorn(port: int, workers: int) -> subprocess.Popen:
+def start_gunicorn(port: int, workers: int, threads: int) -> subprocess.Popen:
     env = {**os.environ, "DEBUG": "false", "LOG_LEVEL": "WARNING"}
     process = subprocess.Popen(
         [
@@ -119,6 +119,8 @@ def start_gunicorn(port: int, workers: int) -> subprocess.Popen:
             f"127.0.0.1:{port}",
             "--workers",
             str(workers),
+            "--threads",
+            str(threads),
             "--log-level",
             "warning",
             "--timeout",
@@ -298,6 +300,9 @@ def main() -> None:
     parser.add_argument("--short", action="store_true", help="a CI-sized run")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="threads per worker (>1: gthread)"
+    )
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         sys.exit("Set DATABASE_URL to a PostgreSQL database.")
@@ -308,7 +313,7 @@ def main() -> None:
     token = setup()
     queries = queries_per_order(token)
     port = free_port()
-    process = start_gunicorn(port, args.workers)
+    process = start_gunicorn(port, args.workers, args.threads)
     figures: dict[str, list[float]] = {"single": [], "batch": [], "floor": []}
     try:
         base = f"http://127.0.0.1:{port}/api/v1/orders"
@@ -349,6 +354,7 @@ def main() -> None:
         "batch_size": BATCH,
         "clients": CLIENTS,
         "gunicorn_workers": args.workers,
+        "gunicorn_threads": args.threads,
         "cpu_count": os.cpu_count(),
         "all_runs": {k: [round(v, 1) for v in values] for k, values in figures.items()},
         "short": args.short,

@@ -20,11 +20,18 @@ def user_roles(user) -> set[str]:
         return set()
     cached = getattr(user, "_oms_roles", None)
     if cached is None:
-        cached = set(user.groups.values_list("name", flat=True))
-        if user.is_superuser:
-            cached.add(Role.ADMIN)
-        user._oms_roles = cached
+        cached = remember_roles(user, user.groups.values_list("name", flat=True))
     return cached
+
+
+def remember_roles(user, group_names) -> set[str]:
+    """Cache the roles of `user` from its group names, loaded by the caller along
+    with the user (token authentication does, in its one query)."""
+    roles = set(group_names)
+    if user.is_superuser:
+        roles.add(Role.ADMIN)
+    user._oms_roles = roles
+    return roles
 
 
 def has_role(user, *roles: str) -> bool:

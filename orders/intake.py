@@ -285,6 +285,7 @@ def _write(
                     amount=order.total,
                     payment_token=item.data.payment_token,
                     channel=order.channel.code,
+                    owner_is_new=True,
                 )
                 _after_payment(item, account)
         except ApplicationError as exc:

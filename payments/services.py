@@ -361,6 +361,7 @@ def payment_account_open(
     amount: Decimal,
     payment_token: str,
     channel: str,
+    owner_is_new: bool = False,
 ) -> PaymentAccount:
     """Open the owner's account and authorize `amount` with the channel's provider.
 
@@ -373,7 +374,10 @@ def payment_account_open(
     constraint refuses a second account opened at the same moment. Inside a caller's
     transaction it takes no savepoint of its own (the new account and its first
     transaction are each inserted once, with the provider's answer): any refusal
-    leaves the caller's transaction to be rolled back.
+    leaves the caller's transaction to be rolled back. `owner_is_new` says the
+    caller inserted the owner in its own, still open transaction (order intake
+    does): no account can exist for it yet, so the look-up is skipped; the unique
+    constraint would still refuse a second account.
     """
     owner_id = str(owner_id)
     _require_text(
@@ -392,7 +396,9 @@ def payment_account_open(
     # transaction (an order is not taken without its payment).
     with transaction.atomic(savepoint=False):
         existing = (
-            PaymentAccount.objects.select_for_update()
+            None
+            if owner_is_new
+            else PaymentAccount.objects.select_for_update()
             .filter(owner_type=owner_type, owner_id=owner_id)
             .first()
         )
