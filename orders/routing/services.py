@@ -53,6 +53,7 @@ from orders.services import (
     lock_order,
     order_account,
     order_cancel,
+    order_lines_cancel,
 )
 from payments.money import quantize
 from payments.services import payment_capture
@@ -61,6 +62,7 @@ OWNER_TYPE = "order_line"
 BATCH_SIZE = 500
 SWEEP_BATCH = 200
 BROKERING_TASK = "routing.run_brokering"
+ABANDONED_AFTER = timedelta(hours=1)
 ROUTABLE_STATUSES = [Order.Status.OPENED, Order.Status.IN_FULFILLMENT]
 PARKINGS = [Order.Queue.PRE_ORDER, Order.Queue.BACKORDER]
 RELEASABLE = [
@@ -303,6 +305,26 @@ def brokering_run_start(
     return run
 
 
+def brokering_runs_fail_abandoned(*, older_than: timedelta = ABANDONED_AFTER) -> int:
+    """Runs queued or running for longer than any run takes (their worker died and
+    the message is gone) are marked failed, so the rule set's schedule starts fresh
+    ones. Whatever they committed stays: each batch was whole."""
+    cutoff = timezone.now() - older_than
+    failed = 0
+    with transaction.atomic():
+        for run in BrokeringRun.objects.select_for_update(skip_locked=True).filter(
+            status__in=[BrokeringRun.Status.QUEUED, BrokeringRun.Status.RUNNING],
+            created_at__lt=cutoff,
+        ):
+            apply_transition(
+                run, "fail", reason="Abandoned", error="Abandoned: no progress."
+            )
+            run.finished_at = timezone.now()
+            run.save(update_fields=["status", "error", "finished_at"])
+            failed += 1
+    return failed
+
+
 def routing_locations() -> list[engine.Location]:
     return [
         engine.Location(
@@ -343,20 +365,24 @@ def brokering_run_execute(
     therefore leaves each order routed with its reservations or still queued, and
     the next run carries on. One commit per batch also keeps the number of queries
     proportional to batches, not orders. `on_batch` is called after each commit
-    (progress reporting). A run that is not queued any more is left alone (a task
-    delivered twice)."""
+    (progress reporting). A finished run is left alone; a running one is resumed
+    (the task redelivered after its worker died: `task_acks_late`)."""
     with transaction.atomic():
         run = (
             BrokeringRun.objects.select_for_update(skip_locked=True)
             .select_related("rule_set")
-            .filter(pk=run_id, status=BrokeringRun.Status.QUEUED)
+            .filter(
+                pk=run_id,
+                status__in=[BrokeringRun.Status.QUEUED, BrokeringRun.Status.RUNNING],
+            )
             .first()
         )
         if run is None:
             return BrokeringRun.objects.get(pk=run_id)
-        apply_transition(run, "start")
-        run.started_at = timezone.now()
-        run.save(update_fields=["status", "started_at"])
+        if run.status == BrokeringRun.Status.QUEUED:
+            apply_transition(run, "start")
+            run.started_at = timezone.now()
+            run.save(update_fields=["status", "started_at"])
     try:
         rule_set = run.rule_set
         locations = routing_locations()
@@ -1228,9 +1254,25 @@ def fulfillment_requests_withdraw(*, order: Order, lines: list[OrderLine]) -> in
 
 def _cancel_quietly(*, order_id: int, reason: str) -> bool:
     """Cancel through the orders service (`order.cancelled`, money voided); an order
-    someone else is changing right now is left for the next sweep."""
+    part of which has shipped has only what is left cancelled (`order.items_
+    cancelled`, completed if nothing remains). An order someone else is changing
+    right now is left for the next sweep."""
+    order = Order.objects.get(pk=order_id)
+    lines = list(order.lines.all())
     try:
-        order_cancel(order=Order(pk=order_id), actor=None, reason=reason)
+        if any(line.quantity_fulfilled or line.quantity_returned for line in lines):
+            order_lines_cancel(
+                order=order,
+                quantities={
+                    line.pk: line.quantity_cancellable
+                    for line in lines
+                    if line.quantity_cancellable
+                },
+                actor=None,
+                reason=reason,
+            )
+        else:
+            order_cancel(order=order, actor=None, reason=reason)
     except Conflict:
         return False
     return True

@@ -14,6 +14,7 @@ def run_brokering_task(*, rule_set_id: int | None = None, run_id: int | None = N
         rule_set = RoutingRuleSet.objects.filter(pk=rule_set_id, active=True).first()
         if rule_set is None:
             return None
+        services.brokering_runs_fail_abandoned()
         if BrokeringRun.objects.filter(
             rule_set=rule_set,
             status__in=[BrokeringRun.Status.QUEUED, BrokeringRun.Status.RUNNING],

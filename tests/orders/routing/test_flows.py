@@ -211,3 +211,39 @@ def test_bopis_without_stock_at_its_store_asks_for_an_alternative_at_once(
         name="order.alternative_requested", entity_id=str(order.pk)
     ).exists()
     assert not Reservation.objects.exists()
+
+
+def test_auto_cancel_of_a_partly_shipped_order_cancels_only_what_is_left(
+    london_order, places, products, put_stock, run_brokering
+):
+    put_stock(places["near"], products["SKU-A"], 5)
+    put_stock(places["near"], products["SKU-B"], 1)
+    order = london_order(
+        lines=[
+            *one_line(),
+            LineInput(sku="SKU-B", quantity=1, unit_price=Decimal("20.00")),
+        ],
+        **FREE_SHIPPING,
+    )
+    run_brokering()
+    request = FulfillmentRequest.objects.get(order=order)
+    line_b = order.lines.get(sku="SKU-B")
+    services.fulfillment_request_reject(
+        request=request, actor=None, reason="Broken", quantities={line_b.pk: 1}
+    )
+    services.fulfillment_request_accept(request=request, actor=None)
+    services.fulfillment_request_ship(
+        request=request, actor=None, carrier="DHL", tracking_number="T1"
+    )
+    run_brokering()  # SKU-B nowhere else: unfillable
+    order.refresh_from_db()
+    assert (order.status, order.queue) == ("in_fulfillment", "unfillable")
+
+    assert services.orders_auto_cancel_due(now=timezone.now() + timedelta(days=8)) == 1
+
+    order.refresh_from_db()
+    line_b.refresh_from_db()
+    assert order.status == "completed"
+    assert line_b.quantity_cancelled == 1
+    assert account(order).captured_amount == Decimal("10.00")
+    assert account(order).voided_amount == Decimal("20.00")

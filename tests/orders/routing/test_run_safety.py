@@ -209,3 +209,60 @@ def test_an_order_with_one_refused_line_gives_back_the_others(
     assert level.reserved == 0
     order.refresh_from_db()
     assert (order.status, order.queue) == ("opened", "brokering")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_whose_worker_died_is_resumed_by_the_redelivered_task(
+    london_order, places, products, put_stock, default_rules
+):
+    put_stock(places["near"], products["SKU-A"], 100)
+    orders = [
+        london_order(
+            lines=LINES, shipping_price=Decimal("0"), shipping_tax=Decimal("0")
+        )
+        for _ in range(5)
+    ]
+    run = services.brokering_run_start(rule_set=default_rules, enqueue=False)
+
+    def worker_dies(progress):
+        raise KeyboardInterrupt  # not an Exception: nothing marks the run failed
+
+    with pytest.raises(KeyboardInterrupt):
+        services.brokering_run_execute(
+            run_id=run.pk, batch_size=2, on_batch=worker_dies
+        )
+    run.refresh_from_db()
+    assert (run.status, run.orders_routed) == ("running", 2)
+    _consistent(orders)
+
+    resumed = services.brokering_run_execute(run_id=run.pk, batch_size=2)
+
+    assert (resumed.status, resumed.orders_routed) == ("completed", 5)
+    _consistent(orders)
+    assert FulfillmentRequest.objects.count() == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_beat_fails_an_abandoned_run_and_starts_a_new_one(
+    london_order, places, products, put_stock, default_rules
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from orders.routing.tasks import run_brokering_task
+
+    put_stock(places["near"], products["SKU-A"], 10)
+    london_order(lines=LINES, shipping_price=Decimal("0"), shipping_tax=Decimal("0"))
+    stuck = services.brokering_run_start(rule_set=default_rules, enqueue=False)
+    # Its message was lost two hours ago (the clock, not a state change).
+    BrokeringRun.objects.filter(pk=stuck.pk).update(
+        created_at=timezone.now() - timedelta(hours=2)
+    )
+
+    run_brokering_task.apply(kwargs={"rule_set_id": default_rules.pk})
+
+    stuck.refresh_from_db()
+    assert stuck.status == "failed"
+    fresh = BrokeringRun.objects.exclude(pk=stuck.pk).get()
+    assert (fresh.status, fresh.orders_routed) == ("completed", 1)
