@@ -170,3 +170,9 @@ def test_beat_runs_a_rule_set_as_its_schedule_says(
     assert order.status == "in_fulfillment"
     with pytest.raises(Conflict):
         services.rule_set_delete(rule_set=default_rules)
+
+
+def test_beat_makes_no_run_when_nothing_waits(default_rules):
+    run_brokering_task.apply(kwargs={"rule_set_id": default_rules.pk})
+
+    assert not BrokeringRun.objects.exists()
