@@ -280,7 +280,9 @@ def routing_simulation(
 
     def decide(order, rule_set_rules, stock):
         if order.order_type == Order.Type.BOPIS and order.pickup_location_id:
-            decision = pickup_decision(order, lines[order.pk], stock)
+            decision = pickup_decision(
+                order, lines[order.pk], stock, codes.get(order.pickup_location_id, "")
+            )
         else:
             decision = engine.route(
                 demand_for(order, lines[order.pk], excluded[order.pk]),

@@ -484,7 +484,9 @@ def rejecting_locations(order_ids: Iterable[int]) -> dict[int, set[int]]:
     return excluded
 
 
-def pickup_decision(order: Order, lines: list, stock: engine.StockView):
+def pickup_decision(
+    order: Order, lines: list, stock: engine.StockView, code: str = ""
+) -> engine.Decision:
     """A BOPIS order goes to its pickup store without brokering: all of it there, or
     (when the store lacks stock) nowhere."""
     location_id = order.pickup_location_id
@@ -492,7 +494,9 @@ def pickup_decision(order: Order, lines: list, stock: engine.StockView):
         explanation = {
             "outcome": "routed",
             "pickup": True,
-            "considered": [{"location_id": location_id, "verdict": "pickup store"}],
+            "considered": [
+                {"location_id": location_id, "code": code, "verdict": "pickup store"}
+            ],
         }
         return engine.Decision(
             order.pk, [engine.Assignment(location_id, list(lines))], explanation
@@ -501,7 +505,11 @@ def pickup_decision(order: Order, lines: list, stock: engine.StockView):
         "outcome": "unfillable",
         "pickup": True,
         "considered": [
-            {"location_id": location_id, "verdict": "pickup store lacks stock"}
+            {
+                "location_id": location_id,
+                "code": code,
+                "verdict": "pickup store lacks stock",
+            }
         ],
     }
     return engine.Decision(order.pk, [], explanation)
@@ -542,12 +550,15 @@ def _route_batch(
         )
     )
     rules = rule_set.engine_rules()
+    codes = {location.id: location.code for location in locations}
     decisions: dict[int, engine.Decision] = {}
     for order in orders:
         if not lines[order.pk]:
             continue
         if order.order_type == Order.Type.BOPIS and order.pickup_location_id:
-            decision = pickup_decision(order, lines[order.pk], stock)
+            decision = pickup_decision(
+                order, lines[order.pk], stock, codes.get(order.pickup_location_id, "")
+            )
         else:
             decision = engine.route(
                 demand_for(order, lines[order.pk], excluded[order.pk]),
@@ -664,7 +675,7 @@ def pickup_route(*, order: Order) -> bool:
             location_ids=[location.pk],
         )
     )
-    decision = pickup_decision(order, lines, stock)
+    decision = pickup_decision(order, lines, stock, location.code)
     routed, _, _ = _place(
         run=None,
         orders={order.pk: order},
