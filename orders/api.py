@@ -26,9 +26,13 @@ MONEY = {"max_digits": 14, "decimal_places": 4}
 
 class FieldsOnceMixin:
     """Builds a serializer class's fields once (model introspection and declared
-    fields included); each instance binds its own deep copy, as DRF does with
-    declared fields. Intake builds an input serializer per order and an output one
-    per answer: rebuilding the fields each time cost more than the validation."""
+    fields included); each instance binds its own copies. Intake builds an input
+    serializer per order and an output one per answer: rebuilding the fields each
+    time cost more than the validation.
+
+    A plain field is copied shallowly (binding sets only its own name, parent and
+    source; its validators and options are read-only); one with children (a
+    nested serializer, a list or dict field) is deep-copied, as DRF does."""
 
     def get_fields(self):
         cls = type(self)
@@ -36,7 +40,10 @@ class FieldsOnceMixin:
         if prototype is None:
             prototype = super().get_fields()
             cls._fields_prototype = prototype
-        return copy.deepcopy(prototype)
+        return {
+            name: copy.deepcopy(field) if hasattr(field, "child") else copy.copy(field)
+            for name, field in prototype.items()
+        }
 
 
 # Input --------------------------------------------------------------------------------

@@ -26,7 +26,11 @@ from orders import errors, services
 from orders.models import Channel, Order, OrderLine
 from orders.refund_calculator import order_discount_shares
 from payments.money import is_known_currency, quantize
-from payments.services import payment_account_open
+from payments.services import (
+    AccountOpening,
+    payment_account_open,
+    payment_accounts_open_new,
+)
 
 ZERO = Decimal("0")
 MAX_IMPORT = 1000
@@ -260,33 +264,60 @@ def _after_payment(prepared: _Prepared, account) -> None:
         services.open_or_hold(order=order, account=account, actor=None)
 
 
+def _opening(order: Order, data: OrderInput) -> AccountOpening:
+    return AccountOpening(
+        owner_type="order",
+        owner_id=str(order.pk),
+        currency=order.currency,
+        amount=order.total,
+        payment_token=data.payment_token,
+        channel=order.channel.code,
+    )
+
+
+def _only_created(prepared: _Prepared) -> bool:
+    """After its payment, the order only records `order.created` (no POS sale to
+    complete, no opening at once): nothing that can fail after the payment."""
+    order = prepared.order
+    return (
+        order.order_type != Order.Type.POS
+        and order.grace_period_ends_at > order.created_at
+    )
+
+
 def _write(
     prepared: list[_Prepared], *, savepoints: bool
 ) -> dict[int, ApplicationError]:
-    """Bulk-insert the orders and their lines, then authorize each payment (in a
-    batch, one savepoint per order so a declined card, or a POS sale without the
-    stock, only drops its own order). Returns {index: refusal} of the orders
-    dropped; without savepoints a refusal propagates and the caller's transaction
-    writes nothing."""
+    """Bulk-insert the orders and their lines, then authorize each payment.
+
+    In a batch (`savepoints`), the orders that only need their payment have their
+    accounts opened together (written in one statement each, a decline dropping
+    its own order); the others (a POS sale, an order opened at once) each take a
+    savepoint so that a refusal after the payment only drops its own order.
+    Returns {index: refusal} of the orders dropped; without savepoints a refusal
+    propagates and the caller's transaction writes nothing."""
     Order.objects.bulk_create([p.order for p in prepared])
     for item in prepared:
         for line in item.lines:
             line.order = item.order
     OrderLine.objects.bulk_create([line for p in prepared for line in p.lines])
     declined: dict[int, ApplicationError] = {}
-    for item in prepared:
-        order = item.order
+    together = [p for p in prepared if savepoints and _only_created(p)]
+    if together:
+        outcomes = payment_accounts_open_new(
+            openings=[_opening(p.order, p.data) for p in together]
+        )
+        for item, outcome in zip(together, outcomes, strict=True):
+            if isinstance(outcome, ApplicationError):
+                declined[item.index] = outcome
+            else:
+                _after_payment(item, outcome)
+    one_by_one = [p for p in prepared if not (savepoints and _only_created(p))]
+    for item in one_by_one:
+        opening = _opening(item.order, item.data)
         try:
             with transaction.atomic(savepoint=savepoints):
-                account = payment_account_open(
-                    owner_type="order",
-                    owner_id=str(order.pk),
-                    currency=order.currency,
-                    amount=order.total,
-                    payment_token=item.data.payment_token,
-                    channel=order.channel.code,
-                    owner_is_new=True,
-                )
+                account = payment_account_open(**asdict(opening), owner_is_new=True)
                 _after_payment(item, account)
         except ApplicationError as exc:
             if not savepoints:

@@ -18,6 +18,8 @@ shown on the order page and retryable by hand.
 """
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
@@ -218,11 +220,58 @@ def _save(account: PaymentAccount, txn: PaymentTransaction, *fields: str) -> Non
     txn.save()
 
 
-def _attempt(*, account: PaymentAccount, txn: PaymentTransaction, actor=None) -> None:
+class _Writes:
+    """Where an attempt's outcome goes: written at once (rows, then the event)."""
+
+    def save(self, account: PaymentAccount, txn: PaymentTransaction, *fields: str):
+        _save(account, txn, *fields)
+
+    def event(self, name: str, account: PaymentAccount, payload_of) -> None:
+        record_event(name, account, payload_of())
+
+
+class _Batched(_Writes):
+    """Outcomes of new accounts' first authorizations, inserted together by
+    `flush`: the accounts in one statement, their transactions in another, then
+    the events (whose payloads need the transactions' ids)."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[PaymentAccount, PaymentTransaction]] = []
+        self.events: list[tuple[str, PaymentAccount, object]] = []
+
+    def save(self, account: PaymentAccount, txn: PaymentTransaction, *fields: str):
+        self.rows.append((account, txn))
+
+    def event(self, name: str, account: PaymentAccount, payload_of) -> None:
+        self.events.append((name, account, payload_of))
+
+    def take(self, other: "_Batched") -> None:
+        self.rows += other.rows
+        self.events += other.events
+
+    def flush(self) -> None:
+        PaymentAccount.objects.bulk_create([account for account, _ in self.rows])
+        for account, txn in self.rows:
+            txn.account = account
+        PaymentTransaction.objects.bulk_create([txn for _, txn in self.rows])
+        for name, account, payload_of in self.events:
+            record_event(name, account, payload_of())
+
+
+WRITE_NOW = _Writes()
+
+
+def _attempt(
+    *,
+    account: PaymentAccount,
+    txn: PaymentTransaction,
+    actor=None,
+    writes: _Writes = WRITE_NOW,
+) -> None:
     """Call the provider once for a pending transaction and record the outcome.
     The caller holds the account lock. Account and transaction may still be
     unsaved (a new account's first authorization): they are then inserted once,
-    with the outcome."""
+    with the outcome (by `writes`: at once, or later with others)."""
     result = _call_provider(account, txn)
     txn.attempts += 1
     txn.attempts_left = max(txn.attempts_left - 1, 0)
@@ -231,16 +280,16 @@ def _attempt(*, account: PaymentAccount, txn: PaymentTransaction, actor=None) ->
         txn.provider_reference = result.provider_reference
         txn.next_retry_at = None
         _transition(txn, "succeed", actor=actor)
-        _apply_success(account=account, txn=txn, actor=actor)
+        _apply_success(account=account, txn=txn, actor=actor, writes=writes)
     elif result.transient and txn.attempts_left > 0:
         backoff = settings.OMS_PAYMENT_RETRY_BACKOFF_SECONDS
         step = min(len(backoff) - txn.attempts_left, len(backoff) - 1)
         txn.next_retry_at = timezone.now() + timedelta(seconds=backoff[max(step, 0)])
-        _save(account, txn)
+        writes.save(account, txn)
     else:
         txn.next_retry_at = None
         _transition(txn, "fail", actor=actor, reason=result.error)
-        _apply_failure(account=account, txn=txn, actor=actor)
+        _apply_failure(account=account, txn=txn, actor=actor, writes=writes)
 
 
 def _event_payload(account: PaymentAccount, txn: PaymentTransaction) -> dict:
@@ -255,7 +304,11 @@ def _event_payload(account: PaymentAccount, txn: PaymentTransaction) -> dict:
 
 
 def _apply_success(
-    *, account: PaymentAccount, txn: PaymentTransaction, actor=None
+    *,
+    account: PaymentAccount,
+    txn: PaymentTransaction,
+    actor=None,
+    writes: _Writes = WRITE_NOW,
 ) -> None:
     field = AMOUNT_FIELDS[txn.kind]
     setattr(account, field, getattr(account, field) + txn.amount)
@@ -270,13 +323,19 @@ def _apply_success(
             account.authorization_expires_at = timezone.now() + timedelta(days=ttl)
         changed += ["voided_amount", "authorization_expires_at"]
     _settle_status(account, actor=actor, reason=f"{txn.kind} {txn.idempotency_key}")
-    _save(account, txn, *changed)
+    writes.save(account, txn, *changed)
     name, total_key = SUCCESS_EVENTS[txn.kind]
-    payload = _event_payload(account, txn)
-    payload[total_key] = money.quantize(getattr(account, field), account.currency)
-    if txn.renews_amount:
-        payload["renews_amount"] = money.quantize(txn.renews_amount, account.currency)
-    record_event(name, account, payload)
+
+    def payload_of() -> dict:
+        payload = _event_payload(account, txn)
+        payload[total_key] = money.quantize(getattr(account, field), account.currency)
+        if txn.renews_amount:
+            payload["renews_amount"] = money.quantize(
+                txn.renews_amount, account.currency
+            )
+        return payload
+
+    writes.event(name, account, payload_of)
 
 
 def _settle_status(account: PaymentAccount, *, actor=None, reason: str = "") -> None:
@@ -295,7 +354,11 @@ def _settle_status(account: PaymentAccount, *, actor=None, reason: str = "") -> 
 
 
 def _apply_failure(
-    *, account: PaymentAccount, txn: PaymentTransaction, actor=None
+    *,
+    account: PaymentAccount,
+    txn: PaymentTransaction,
+    actor=None,
+    writes: _Writes = WRITE_NOW,
 ) -> None:
     changed = []
     if (
@@ -304,10 +367,16 @@ def _apply_failure(
     ):
         _transition(account, "fail_authorization", actor=actor, reason=txn.error)
         changed.append("status")
-    _save(account, txn, *changed)
-    payload = _event_payload(account, txn)
-    payload.update(error=txn.error, attempts=txn.attempts)
-    record_event(FAILURE_EVENTS[txn.kind], account, payload)
+    writes.save(account, txn, *changed)
+    writes.event(
+        FAILURE_EVENTS[txn.kind],
+        account,
+        lambda: {
+            **_event_payload(account, txn),
+            "error": txn.error,
+            "attempts": txn.attempts,
+        },
+    )
 
 
 def _raise_if_declined(txn: PaymentTransaction) -> None:
@@ -353,6 +422,52 @@ def _require_refundable(account: PaymentAccount, amount: Decimal) -> None:
 # Services ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class AccountOpening:
+    """One account to open: what `payment_account_open` takes."""
+
+    owner_type: str
+    owner_id: str
+    currency: str
+    amount: Decimal
+    payment_token: str
+    channel: str
+
+
+def _new_account(
+    opening: AccountOpening,
+) -> tuple[PaymentAccount, PaymentTransaction]:
+    """The checked, unsaved account and its pending initial authorization."""
+    _require_text(
+        PaymentAccount,
+        owner_type=opening.owner_type,
+        owner_id=opening.owner_id,
+        payment_token=opening.payment_token,
+        channel=opening.channel or "",
+        optional=("channel",),
+    )
+    money.minor_units(opening.currency)
+    amount = money.require_positive_amount(opening.amount, opening.currency)
+    account = PaymentAccount(
+        owner_type=opening.owner_type,
+        owner_id=opening.owner_id,
+        currency=opening.currency,
+        channel=opening.channel or "",
+        provider=provider_name_for_channel(opening.channel),
+        payment_token=opening.payment_token,
+    )
+    txn = _new_transaction(
+        account=account,
+        kind=Kind.AUTHORIZE,
+        amount=amount,
+        idempotency_key=initial_authorization_key(
+            owner_type=opening.owner_type, owner_id=opening.owner_id
+        ),
+        reference=INITIAL_AUTHORIZATION,
+    )
+    return account, txn
+
+
 def payment_account_open(
     *,
     owner_type: str,
@@ -380,18 +495,15 @@ def payment_account_open(
     constraint would still refuse a second account.
     """
     owner_id = str(owner_id)
-    _require_text(
-        PaymentAccount,
+    opening = AccountOpening(
         owner_type=owner_type,
         owner_id=owner_id,
+        currency=currency,
+        amount=amount,
         payment_token=payment_token,
-        channel=channel or "",
-        optional=("channel",),
+        channel=channel,
     )
-    money.minor_units(currency)
-    amount = money.require_positive_amount(amount, currency)
-    provider = provider_name_for_channel(channel)
-    key = initial_authorization_key(owner_type=owner_type, owner_id=owner_id)
+    account, txn = _new_account(opening)
     # No savepoint of its own: a refusal is meant to roll back the caller's whole
     # transaction (an order is not taken without its payment).
     with transaction.atomic(savepoint=False):
@@ -405,9 +517,9 @@ def payment_account_open(
         if existing is not None:
             replayed = _replayed(
                 account=existing,
-                idempotency_key=key,
+                idempotency_key=txn.idempotency_key,
                 kind=Kind.AUTHORIZE,
-                amount=amount,
+                amount=txn.amount,
             )
             if replayed is None or existing.currency != currency:
                 raise Conflict(
@@ -415,21 +527,6 @@ def payment_account_open(
                     code=errors.ACCOUNT_EXISTS,
                 )
             return existing
-        account = PaymentAccount(
-            owner_type=owner_type,
-            owner_id=owner_id,
-            currency=currency,
-            channel=channel or "",
-            provider=provider,
-            payment_token=payment_token,
-        )
-        txn = _new_transaction(
-            account=account,
-            kind=Kind.AUTHORIZE,
-            amount=amount,
-            idempotency_key=key,
-            reference=INITIAL_AUTHORIZATION,
-        )
         try:
             _attempt(account=account, txn=txn)
         except IntegrityError as exc:
@@ -442,6 +539,42 @@ def payment_account_open(
             ) from None
         _raise_if_declined(txn)
     return account
+
+
+def payment_accounts_open_new(
+    *, openings: Sequence[AccountOpening]
+) -> list[PaymentAccount | ApplicationError]:
+    """Open accounts for owners the caller has just inserted in its own, still open
+    transaction (an order import), authorizing each with its provider; one outcome
+    per opening, in order: the account, or the refusal (bad details, a permanent
+    decline) of that one alone, which leaves no account behind.
+
+    The provider is asked once per account, as `payment_account_open` does; what
+    the answers call for is then written together: the accounts in one INSERT,
+    their authorizations in another, then the events. No locks: no account can
+    exist yet for a new owner, and the unique (owner_type, owner_id) constraint
+    would refuse one (rolling the caller's transaction back).
+    """
+    batch = _Batched()
+    outcomes: list[PaymentAccount | ApplicationError] = []
+    with transaction.atomic(savepoint=False):
+        for opening in openings:
+            try:
+                account, txn = _new_account(opening)
+            except ApplicationError as exc:
+                outcomes.append(exc)
+                continue
+            writes = _Batched()
+            _attempt(account=account, txn=txn, writes=writes)
+            try:
+                _raise_if_declined(txn)
+            except PaymentDeclined as exc:
+                outcomes.append(exc)
+                continue
+            batch.take(writes)
+            outcomes.append(account)
+        batch.flush()
+    return outcomes
 
 
 def payment_authorize(

@@ -219,3 +219,61 @@ def test_a_pos_order_without_stock_fails_alone_in_an_import(
     statuses = [(r["external_id"], r["status"]) for r in response.json()["results"]]
     assert statuses == [("POS-1", "failed"), ("OK-1", "created")]
     assert response.json()["results"][0]["code"] == "insufficient_stock"
+
+
+def test_an_import_authorizes_each_payment_and_a_decline_leaves_no_account(
+    integration_api, catalogue
+):
+    orders = [
+        payload(external_id="P-1"),
+        payload(external_id="P-2", payment_token="tok_decline"),
+        payload(external_id="P-3", payment_token="tok_fail_once"),
+    ]
+
+    response = integration_api.post(
+        "/api/v1/orders/import", {"orders": orders}, format="json"
+    )
+
+    statuses = [(r["external_id"], r["status"]) for r in response.json()["results"]]
+    assert statuses == [("P-1", "created"), ("P-2", "failed"), ("P-3", "created")]
+    accounts = {
+        order.external_id: payment_account_for_owner(
+            owner_type="order", owner_id=str(order.pk)
+        )
+        for order in Order.objects.all()
+    }
+    assert set(accounts) == {"P-1", "P-3"}
+    assert (accounts["P-1"].status, accounts["P-1"].authorized_amount) == (
+        "authorized",
+        Decimal("52.00"),
+    )
+    # A gateway outage keeps the order, its authorization left to the retry sweep.
+    assert (accounts["P-3"].status, accounts["P-3"].authorized_amount) == (
+        "pending_authorization",
+        Decimal("0"),
+    )
+    assert accounts["P-3"].transactions.get().status == "pending"
+    events = sorted(Event.objects.values_list("name", "entity_id"))
+    assert events == sorted(
+        [
+            ("order.created", str(Order.objects.get(external_id="P-1").pk)),
+            ("order.created", str(Order.objects.get(external_id="P-3").pk)),
+            ("payment_account.amount_authorized", str(accounts["P-1"].pk)),
+        ]
+    )
+
+
+def test_an_import_writes_its_orders_in_a_few_statements_each(
+    integration_api, catalogue, django_assert_max_num_queries
+):
+    orders = [payload(external_id=f"Q-{n}") for n in range(50)]
+
+    # Per order: the provider's call (two statements with the test provider) and
+    # two events; orders, lines, accounts and authorizations go in one INSERT each.
+    with django_assert_max_num_queries(4 * 50 + 15):
+        response = integration_api.post(
+            "/api/v1/orders/import", {"orders": orders}, format="json"
+        )
+
+    assert response.json()["created"] == 50
+    assert Order.objects.count() == 50
