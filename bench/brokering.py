@@ -89,9 +89,13 @@ def seed_catalogue(rng: random.Random) -> tuple[list[Location], list[Product]]:
 
 def reset(locations, products, rng: random.Random, order_count: int) -> None:
     """Remove the previous run's orders and reservations; set the stock afresh."""
-    channel, _ = Channel.objects.get_or_create(code="bench-brk", defaults={"name": "Bench"})
+    channel, _ = Channel.objects.get_or_create(
+        code="bench-brk", defaults={"name": "Bench"}
+    )
     with transaction.atomic():
-        order_ids = list(Order.objects.filter(channel=channel).values_list("pk", flat=True))
+        order_ids = list(
+            Order.objects.filter(channel=channel).values_list("pk", flat=True)
+        )
         line_ids = [
             str(pk)
             for pk in OrderLine.objects.filter(order_id__in=order_ids).values_list(
@@ -113,7 +117,9 @@ def reset(locations, products, rng: random.Random, order_count: int) -> None:
         StateTransition.objects.filter(
             entity_type="order", entity_id__in=[str(pk) for pk in order_ids]
         ).delete()
-        Reservation.objects.filter(owner_type="order_line", owner_id__in=line_ids).delete()
+        Reservation.objects.filter(
+            owner_type="order_line", owner_id__in=line_ids
+        ).delete()
         OrderLine.objects.filter(order_id__in=order_ids).delete()
         Order.objects.filter(pk__in=order_ids).delete()
         StockLevel.objects.filter(location__in=locations).delete()
