@@ -660,12 +660,14 @@ def order_lines_return(
     include_shipping: bool,
     actor,
     reason: str,
+    asynchronous_refund: bool = False,
 ) -> RefundPlan:
     """Take back shipped units (for the returns app, inside its own transaction):
     `quantities` per line id move from fulfilled to returned, their amounts (from
     the refund calculator, shipping too when `include_shipping`) are credited to the
-    lines and refunded. Units not shipped: 400 `invalid_quantities`. Locks the order
-    row and waits for it (a return is not a race between two people)."""
+    lines and refunded (by a task after commit with `asynchronous_refund`). Units
+    not shipped: 400 `invalid_quantities`. Locks the order row and waits for it (a
+    return is not a race between two people)."""
     with transaction.atomic():
         order = lock_order(order_id=order.pk, nowait=False)
         lines = {line.pk: line for line in order.locked_lines}
@@ -710,6 +712,7 @@ def order_lines_return(
                 amount=plan.total,
                 idempotency_key=f"{key}-refund",
                 reference=reason or order.number,
+                asynchronous=asynchronous_refund,
             )
         return plan
 
