@@ -1,0 +1,520 @@
+"""Write use-cases of returns: submit a return, and retry a failed one after a
+correction.
+
+A return is checked when it is submitted and again on each retry, in one
+transaction that first locks the order row (waiting for it): two returns racing for
+the same last unit are checked one after the other, and the second one sees the
+unit already returned and fails. Checks that fail leave the return `failed` with
+the reasons and move no money and no stock. Checks that pass hand the units to
+`orders.services.order_lines_return` (lines credited, the refund made by a payments
+task after commit), put resellable units back on the shelf, and record
+`return.processed`.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from inventory.models import Location, Product
+from inventory.selectors import products_by_sku, user_may_act_at
+from inventory.services import stock_restock_return
+from oms.errors import ApplicationError, PermissionDenied
+from oms.services.events import record_event
+from oms.services.transitions import apply_transition
+from orders.models import Channel, Order, Shipment
+from orders.refund_calculator import refund_plan
+from orders.services import lock_order, order_account, order_amounts, order_lines_return
+from payments.money import quantize
+from payments.selectors import payment_account_refundable
+from returns.models import ItemCondition, Return, ReturnLine, ReturnReason
+
+ZERO = Decimal("0")
+FINAL_SALE_TAG = "final_sale"
+MAX_ITEMS = 200
+
+
+@dataclass(frozen=True)
+class ReturnItemInput:
+    """One item to take back: an order line's id, or for a blind return the SKU
+    and the unit price the external system charged."""
+
+    quantity: int
+    reason: str
+    condition: str
+    order_line_id: int | None = None
+    sku: str = ""
+    unit_price: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Check:
+    check: str
+    subject: str
+    passed: bool
+    detail: str
+
+    def as_dict(self) -> dict:
+        return {
+            "check": self.check,
+            "subject": self.subject,
+            "passed": self.passed,
+            "detail": self.detail,
+        }
+
+
+# Input --------------------------------------------------------------------------------
+
+
+def _item_errors(item: ReturnItemInput) -> list[str]:
+    errors = []
+    if not isinstance(item.quantity, int) or item.quantity <= 0:
+        errors.append("Give a quantity greater than zero.")
+    if item.reason not in ReturnReason.values:
+        errors.append(f"Reason must be one of {', '.join(ReturnReason.values)}.")
+    if item.condition not in ItemCondition.values:
+        errors.append(f"Condition must be one of {', '.join(ItemCondition.values)}.")
+    return errors
+
+
+def _validated_items(
+    *, order: Order | None, items: list[ReturnItemInput]
+) -> dict[int, Product]:
+    """Field errors for every bad item at once (400, nothing written). Returns the
+    product of each item by its index."""
+    if not items:
+        raise ApplicationError(
+            "Choose at least one item to return.",
+            code="no_items",
+            field_errors={"items": ["Choose at least one item."]},
+        )
+    if len(items) > MAX_ITEMS:
+        raise ApplicationError(
+            f"At most {MAX_ITEMS} items per return.",
+            code="too_many_items",
+            field_errors={"items": [f"At most {MAX_ITEMS} items."]},
+        )
+    field_errors: dict[str, list[str]] = {}
+    products: dict[int, Product] = {}
+    if order is not None:
+        lines = {line.pk: line for line in order.locked_lines}
+        seen: set[int] = set()
+        for index, item in enumerate(items):
+            errors = _item_errors(item)
+            line = lines.get(item.order_line_id)
+            if line is None:
+                errors.append("Not a line of this order.")
+            elif item.order_line_id in seen:
+                errors.append("Each order line once per return.")
+            else:
+                seen.add(line.pk)
+                products[index] = Product(pk=line.product_id, sku=line.sku)
+            if errors:
+                field_errors[f"items.{index}"] = errors
+    else:
+        known = products_by_sku(skus=[item.sku for item in items])
+        for index, item in enumerate(items):
+            errors = _item_errors(item)
+            if item.sku not in known:
+                errors.append(f"Unknown SKU {item.sku!r}.")
+            else:
+                products[index] = known[item.sku]
+            if item.unit_price is None or item.unit_price < 0:
+                errors.append("Give the unit price the customer paid.")
+            if errors:
+                field_errors[f"items.{index}"] = errors
+    if field_errors:
+        raise ApplicationError(
+            "Some items cannot be returned as given.",
+            code="invalid_items",
+            field_errors=field_errors,
+        )
+    return products
+
+
+def _require_location(*, actor, location: Location) -> None:
+    if actor is not None and not user_may_act_at(user=actor, location=location):
+        raise PermissionDenied(
+            f"You do not work at {location.code}; receive returns at your store.",
+            code="location_not_allowed",
+        )
+
+
+# Checks -------------------------------------------------------------------------------
+
+
+def _units(ret: Return) -> dict[int, int]:
+    return {
+        line.order_line_id: line.quantity
+        for line in ret.lines.all()
+        if line.line_type == ReturnLine.Type.ITEM
+    }
+
+
+def _last_shipped(order: Order) -> dict[int, datetime]:
+    """When each line of the order last left a location (its return window starts
+    then); a line sold at the till (no shipment) starts at the order's date."""
+    shipped: dict[int, datetime] = {}
+    for shipment in Shipment.objects.filter(request__order=order).order_by("id"):
+        for entry in shipment.lines:
+            shipped[entry["line_id"]] = shipment.created_at
+    return shipped
+
+
+def _brings_back_last_item(order: Order, units: dict[int, int]) -> bool:
+    """After these units nothing of the order is left with the customer or still
+    to deliver: the last item comes back."""
+    return all(
+        not line.quantity_open
+        and not line.quantity_allocated
+        and line.quantity_fulfilled == units.get(line.pk, 0)
+        for line in order.locked_lines
+    )
+
+
+def _includes_shipping(order: Order, units: dict[int, int]) -> bool:
+    return (
+        order.channel.refund_shipping_on_last_return
+        and order.shipping_credited < order.shipping_total
+        and _brings_back_last_item(order, units)
+    )
+
+
+def _order_checks(ret: Return, order: Order) -> list[Check]:
+    """Eligibility per item (units, window, final sale), then the refund's
+    validity (amounts, a refundable payment)."""
+    checks: list[Check] = []
+    lines = {line.pk: line for line in order.locked_lines}
+    shipped = _last_shipped(order)
+    now = timezone.now()
+    window = timedelta(
+        days=order.channel.return_window_days + ret.window_extension_days
+    )
+    final_sale = FINAL_SALE_TAG in (order.tags or [])
+    for item in ret.lines.filter(line_type=ReturnLine.Type.ITEM):
+        line = lines[item.order_line_id]
+        checks.append(
+            Check(
+                "quantity",
+                item.sku,
+                item.quantity <= line.quantity_fulfilled,
+                f"{item.quantity} asked, {line.quantity_fulfilled} shipped and not "
+                "yet returned.",
+            )
+        )
+        since = shipped.get(line.pk, order.placed_at)
+        deadline = since + window
+        checks.append(
+            Check(
+                "window",
+                item.sku,
+                now <= deadline,
+                f"Shipped {since:%Y-%m-%d}; returnable until {deadline:%Y-%m-%d} "
+                f"({window.days} days"
+                + (
+                    f", {ret.window_extension_days} added by a CSR"
+                    if ret.window_extension_days
+                    else ""
+                )
+                + ").",
+            )
+        )
+        checks.append(
+            Check(
+                "final_sale",
+                item.sku,
+                not final_sale,
+                "Sold as final sale: not returnable."
+                if final_sale
+                else "Not a final sale.",
+            )
+        )
+    if not all(check.passed for check in checks):
+        return checks
+    units = _units(ret)
+    plan = refund_plan(
+        order_amounts(order, lines.values()),
+        units,
+        include_shipping=_includes_shipping(order, units),
+    )
+    checks.append(
+        Check(
+            "refund_amount",
+            order.number,
+            True,
+            f"{plan.total} {plan.currency} by the refund calculator"
+            + (f", shipping {plan.shipping} included." if plan.shipping else "."),
+        )
+    )
+    if plan.total > 0:
+        account = order_account(order)
+        refundable = payment_account_refundable(account=account) if account else ZERO
+        checks.append(
+            Check(
+                "payment",
+                order.number,
+                refundable >= plan.total,
+                f"{refundable} {order.currency} captured and not yet refunded."
+                if account
+                else "The order has no payment account to refund.",
+            )
+        )
+    return checks
+
+
+def _blind_checks(ret: Return) -> list[Check]:
+    total = sum((line.refund_amount for line in ret.lines.all()), ZERO)
+    return [
+        Check(
+            "refund_amount",
+            ret.external_order_id,
+            True,
+            f"{total} {ret.currency} from the prices given; the order lives in an "
+            "external system, which owes the refund (no money moves here).",
+        )
+    ]
+
+
+# Settling -----------------------------------------------------------------------------
+
+
+def _restock(ret: Return, *, actor) -> None:
+    for line in ret.lines.filter(
+        line_type=ReturnLine.Type.ITEM, condition=ItemCondition.RESELLABLE
+    ).select_related("product"):
+        stock_restock_return(
+            location=ret.location,
+            product=line.product,
+            quantity=line.quantity,
+            reference=ret.rma_number,
+            actor=actor,
+        )
+        line.restocked = True
+        line.save(update_fields=["restocked"])
+
+
+def _credit_order(ret: Return, order: Order, *, actor) -> None:
+    units = _units(ret)
+    plan = order_lines_return(
+        order=order,
+        quantities=units,
+        include_shipping=_includes_shipping(order, units),
+        actor=actor,
+        reason=ret.rma_number,
+        asynchronous_refund=True,
+    )
+    items = list(ret.lines.filter(line_type=ReturnLine.Type.ITEM))
+    for item in items:
+        item.refund_amount = plan.lines.get(item.order_line_id, ZERO)
+    ReturnLine.objects.bulk_update(items, ["refund_amount"])
+    if plan.shipping:
+        ReturnLine.objects.create(
+            return_request=ret,
+            line_type=ReturnLine.Type.SHIPPING,
+            refund_amount=plan.shipping,
+        )
+    ret.total_refund_amount = plan.total
+
+
+def return_payload(ret: Return) -> dict:
+    order = ret.order
+    return {
+        "rma_number": ret.rma_number,
+        "order_number": order.number if order else None,
+        "external_order_id": ret.external_order_id or None,
+        "external_return_id": ret.external_return_id or None,
+        "channel": ret.channel.code,
+        "location": ret.location.code,
+        "currency": ret.currency,
+        "total_refund_amount": quantize(ret.total_refund_amount, ret.currency),
+        "refund_due_from_external_system": ret.is_blind,
+        "lines": [
+            {
+                "type": line.line_type,
+                "order_line_id": line.order_line_id,
+                "sku": line.sku or None,
+                "quantity": line.quantity,
+                "reason": line.reason or None,
+                "condition": line.condition or None,
+                "refund_amount": quantize(line.refund_amount, ret.currency),
+                "restocked": line.restocked,
+            }
+            for line in ret.lines.all()
+        ],
+    }
+
+
+def _check_and_settle(ret: Return, order: Order | None, *, actor) -> Return:
+    """Run the checks on a `requested` return (the caller holds the order lock):
+    all pass → money, stock, `processed`; any fails → `failed`, nothing moved."""
+    checks = _order_checks(ret, order) if order else _blind_checks(ret)
+    ret.checks = [check.as_dict() for check in checks]
+    failed = [check for check in checks if not check.passed]
+    if failed:
+        reason = "; ".join(f"{c.subject}: {c.detail}" for c in failed)
+        apply_transition(ret, "fail", actor=actor, reason=reason[:500])
+        ret.save(update_fields=["status", "checks"])
+        record_event(
+            "return.failed",
+            ret,
+            {
+                "rma_number": ret.rma_number,
+                "order_number": order.number if order else None,
+                "reasons": [check.as_dict() for check in failed],
+            },
+        )
+        return ret
+    if order is not None:
+        _credit_order(ret, order, actor=actor)
+    else:
+        ret.total_refund_amount = sum(
+            (line.refund_amount for line in ret.lines.all()), ZERO
+        )
+    _restock(ret, actor=actor)
+    apply_transition(ret, "process", actor=actor)
+    ret.processed_at = timezone.now()
+    ret.save(update_fields=["status", "checks", "total_refund_amount", "processed_at"])
+    record_event("return.processed", ret, return_payload(ret))
+    return ret
+
+
+# Use-cases ----------------------------------------------------------------------------
+
+
+def return_create(
+    *,
+    location: Location,
+    items: list[ReturnItemInput],
+    actor,
+    order: Order | None = None,
+    channel: Channel | None = None,
+    external_order_id: str = "",
+    external_return_id: str = "",
+) -> tuple[Return, bool]:
+    """Submit a return against `order`, or blind (no order: `channel` and
+    `external_order_id`, SKUs and prices given), received at `location`, and check
+    it at once → `processed` or `failed`. Returns (return, created); the same
+    `external_return_id` again on the channel answers the first return.
+
+    Bad input is a 400 with field errors and writes nothing; a store associate
+    receives only at their own locations (403). Locks the order row, waiting for it,
+    so returns of the same order are checked one after the other."""
+    if order is None and not (channel and external_order_id.strip()):
+        raise ApplicationError(
+            "Give the order, or for a blind return the channel and the external "
+            "order id.",
+            code="order_required",
+            field_errors={
+                "external_order_id": ["Required for a return without an order."]
+            },
+        )
+    channel = order.channel if order is not None else channel
+    _require_location(actor=actor, location=location)
+    existing = _existing(channel=channel, external_return_id=external_return_id)
+    if existing:
+        return existing, False
+    try:
+        with transaction.atomic():
+            locked = lock_order(order_id=order.pk, nowait=False) if order else None
+            products = _validated_items(order=locked, items=items)
+            ret = Return.objects.create(
+                order=locked,
+                channel=channel,
+                external_order_id=external_order_id.strip(),
+                external_return_id=external_return_id.strip(),
+                location=location,
+                currency=locked.currency if locked else _blind_currency(channel),
+                created_by=actor,
+            )
+            ret.refresh_from_db(fields=["rma_number"])
+            ReturnLine.objects.bulk_create(
+                _item_line(ret, item, products[index], locked)
+                for index, item in enumerate(items)
+            )
+            return _check_and_settle(ret, locked, actor=actor), True
+    except IntegrityError:
+        # The same external return id, submitted twice at the same moment.
+        existing = _existing(channel=channel, external_return_id=external_return_id)
+        if existing is None:
+            raise
+        return existing, False
+
+
+def _existing(*, channel: Channel, external_return_id: str) -> Return | None:
+    if not external_return_id.strip():
+        return None
+    return Return.objects.filter(
+        channel=channel, external_return_id=external_return_id.strip()
+    ).first()
+
+
+def _blind_currency(channel: Channel) -> str:
+    # A channel sells in one currency: that of its latest order, else the default.
+    latest = channel.orders.order_by("-id").values_list("currency", flat=True).first()
+    return latest or "USD"
+
+
+def _item_line(
+    ret: Return, item: ReturnItemInput, product: Product, order: Order | None
+) -> ReturnLine:
+    blind_amount = (
+        ZERO
+        if order is not None
+        else quantize(item.unit_price * item.quantity, ret.currency)
+    )
+    return ReturnLine(
+        return_request=ret,
+        order_line_id=item.order_line_id if order is not None else None,
+        product=product,
+        sku=product.sku,
+        quantity=item.quantity,
+        unit_price=item.unit_price if order is None else None,
+        reason=item.reason,
+        condition=item.condition,
+        refund_amount=blind_amount,
+    )
+
+
+def return_retry(
+    *,
+    return_request: Return,
+    actor,
+    window_extension_days: int = 0,
+    comment: str = "",
+) -> Return:
+    """Check a `failed` return again, after an optional correction: extra days on
+    the return window, which need a comment (kept on the return with the earlier
+    ones). Any other state is a 409. Locks the order row (waiting), then the
+    return row."""
+    if not isinstance(window_extension_days, int) or not 0 <= window_extension_days:
+        raise ApplicationError(
+            "The extension is a number of days, zero or more.",
+            code="invalid_extension",
+            field_errors={"window_extension_days": ["Give zero or more days."]},
+        )
+    if window_extension_days and not comment.strip():
+        raise ApplicationError(
+            "Say why the return window is extended.",
+            code="comment_required",
+            field_errors={"comment": ["A comment is required to extend the window."]},
+        )
+    with transaction.atomic():
+        order = (
+            lock_order(order_id=return_request.order_id, nowait=False)
+            if return_request.order_id
+            else None
+        )
+        ret = Return.objects.select_for_update().get(pk=return_request.pk)
+        apply_transition(ret, "retry", actor=actor, reason=comment.strip())
+        if window_extension_days:
+            ret.window_extension_days += window_extension_days
+            note = f"+{window_extension_days} days: {comment.strip()}"
+            ret.correction_comment = "\n".join(
+                part for part in (ret.correction_comment, note) if part
+            )
+        ret.save(
+            update_fields=["status", "window_extension_days", "correction_comment"]
+        )
+        return _check_and_settle(ret, order, actor=actor)
