@@ -313,7 +313,17 @@ CELERY_BEAT_SCHEDULE.update(
 )
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
     {
-        "FulfillmentRequestStatusEnum": "orders.routing.models.FulfillmentRequestStatus",
+        "FulfillmentRequestStatusEnum": (
+            "orders.routing.models.FulfillmentRequestStatus"
+        ),
         "BrokeringRunStatusEnum": "orders.routing.models.BrokeringRunStatus",
+    }
+)
+
+# Returns ----------------------------------------------------------------------------
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "ReturnStatusEnum": "returns.models.ReturnStatus",
+        "ReturnReasonEnum": "returns.models.ReturnReason",
     }
 )

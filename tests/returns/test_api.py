@@ -1,0 +1,244 @@
+"""The returns API: submit, list with filters, detail, retry; bad payloads."""
+
+import pytest
+
+from oms.models import Event
+from orders.services import channel_create
+from returns.models import Return, ReturnLine
+
+pytestmark = pytest.mark.django_db
+
+
+def line_id(order, sku):
+    return order.lines.get(sku=sku).pk
+
+
+def body(order, *items, location="CAMDEN", **extra):
+    return {"order": order.number, "location": location, "items": list(items), **extra}
+
+
+def one(order, sku, quantity=1, **fields):
+    return {
+        "order_line_id": line_id(order, sku),
+        "quantity": quantity,
+        "reason": "size",
+        "condition": "resellable",
+        **fields,
+    }
+
+
+def test_an_integration_submits_a_return_and_reads_it_back(
+    integration_api, shipped_order, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = integration_api.post(
+            "/api/v1/returns",
+            body(shipped_order, one(shipped_order, "SKU-A", 2)),
+            format="json",
+        )
+
+    assert response.status_code == 201, response.json()
+    data = response.json()
+    assert (data["status"], data["total_refund_amount"]) == ("processed", "22.00")
+    # The refund is made by a task after commit: pending in the answer, then done.
+    assert data["refunds"][0]["status"] == "pending"
+    assert data["lines"][0]["restocked"] is True
+    detail = integration_api.get(f"/api/v1/returns/{data['id']}").json()
+    assert detail["rma_number"] == data["rma_number"]
+    assert [r["status"] for r in detail["refunds"]] == ["succeeded"]
+
+
+def test_repeating_an_external_return_id_answers_the_first_return(
+    integration_api, shipped_order
+):
+    payload = body(
+        shipped_order, one(shipped_order, "SKU-B"), external_return_id="SHOP-R-7"
+    )
+    first = integration_api.post("/api/v1/returns", payload, format="json")
+    again = integration_api.post("/api/v1/returns", payload, format="json")
+
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"]
+    assert Return.objects.count() == 1
+
+
+def test_a_blind_return_through_the_api(integration_api, channel, products, places):
+    response = integration_api.post(
+        "/api/v1/returns",
+        {
+            "channel": "web",
+            "external_order_id": "LEGACY-42",
+            "location": "CAMDEN",
+            "items": [
+                {
+                    "sku": "SKU-D",
+                    "quantity": 1,
+                    "unit_price": "19.99",
+                    "reason": "wrong_item",
+                    "condition": "damaged",
+                }
+            ],
+        },
+        format="json",
+    )
+
+    assert response.status_code == 201, response.json()
+    data = response.json()
+    assert (data["order"], data["external_order_id"]) == (None, "LEGACY-42")
+    assert (data["status"], data["total_refund_amount"]) == ("processed", "19.99")
+    assert data["refunds"] == []
+    assert data["lines"][0]["restocked"] is False
+
+
+@pytest.mark.parametrize(
+    "payload, fields",
+    [
+        ({}, {"location", "items"}),
+        ({"location": "NOWHERE", "items": []}, {"items"}),
+        (
+            {"location": "NOWHERE", "order": "OMS-404", "items": [{}]},
+            {"items"},
+        ),
+        (
+            {
+                "location": "NOWHERE",
+                "order": "OMS-404",
+                "items": [
+                    {
+                        "order_line_id": 1,
+                        "quantity": 1,
+                        "reason": "size",
+                        "condition": "damaged",
+                    }
+                ],
+            },
+            {"location", "order"},
+        ),
+        (
+            {
+                "location": "CAMDEN",
+                "items": [{"quantity": 0, "reason": "x", "condition": "y"}],
+            },
+            {"items"},
+        ),
+        (
+            {
+                "location": "CAMDEN",
+                "items": [
+                    {
+                        "sku": "SKU-A",
+                        "quantity": 1,
+                        "reason": "size",
+                        "condition": "damaged",
+                    }
+                ],
+            },
+            {"channel", "external_order_id", "items.0.unit_price"},
+        ),
+    ],
+)
+def test_bad_payloads_are_400_with_field_errors_and_nothing_written(
+    integration_api, shipped_order, payload, fields
+):
+    before = (Return.objects.count(), ReturnLine.objects.count(), Event.objects.count())
+
+    response = integration_api.post("/api/v1/returns", payload, format="json")
+
+    assert response.status_code == 400
+    assert fields <= set(response.json()["errors"])
+    after = (Return.objects.count(), ReturnLine.objects.count(), Event.objects.count())
+    assert after == before
+
+
+def test_unknown_order_line_and_over_return_are_told_apart(
+    integration_api, shipped_order
+):
+    bad_line = integration_api.post(
+        "/api/v1/returns",
+        body(shipped_order, {**one(shipped_order, "SKU-A"), "order_line_id": 999999}),
+        format="json",
+    )
+    too_many = integration_api.post(
+        "/api/v1/returns",
+        body(shipped_order, one(shipped_order, "SKU-A", 3)),
+        format="json",
+    )
+
+    assert bad_line.status_code == 400
+    assert "items.0" in bad_line.json()["errors"]
+    # More than was shipped: the return is recorded as failed, with its reason.
+    assert too_many.status_code == 201
+    assert too_many.json()["status"] == "failed"
+    failed = [c for c in too_many.json()["checks"] if not c["passed"]]
+    assert failed[0]["check"] == "quantity"
+
+
+def test_retry_through_the_api_after_extending_the_window(
+    api_client_for, ship_order, places, django_capture_on_commit_callbacks
+):
+    channel_create(code="strict", name="Strict", return_window_days=0)
+    order = ship_order(channel="strict")
+    csr = api_client_for("csr")
+    failed = csr.post(
+        "/api/v1/returns", body(order, one(order, "SKU-A")), format="json"
+    ).json()
+    assert failed["status"] == "failed"
+
+    missing_comment = csr.post(
+        f"/api/v1/returns/{failed['id']}/retry",
+        {"window_extension_days": 10},
+        format="json",
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        retried = csr.post(
+            f"/api/v1/returns/{failed['id']}/retry",
+            {"window_extension_days": 10, "comment": "Late parcel, carrier delay"},
+            format="json",
+        )
+    again = csr.post(f"/api/v1/returns/{failed['id']}/retry", {}, format="json")
+
+    assert missing_comment.status_code == 400
+    assert "comment" in missing_comment.json()["errors"]
+    assert retried.status_code == 200
+    assert retried.json()["status"] == "processed"
+    assert retried.json()["total_refund_amount"] == "11.00"
+    assert again.status_code == 409
+
+
+def test_list_filters_and_store_associates_see_their_locations(
+    api_client_for, integration_api, shipped_order, associate, places
+):
+    integration_api.post(
+        "/api/v1/returns",
+        body(shipped_order, one(shipped_order, "SKU-A")),
+        format="json",
+    )
+    integration_api.post(
+        "/api/v1/returns",
+        body(
+            shipped_order,
+            one(shipped_order, "SKU-B", reason="damaged"),
+            location="CROYDON",
+        ),
+        format="json",
+    )
+    sam = api_client_for(None)
+    sam.force_authenticate(associate)
+
+    def rmas(client, query=""):
+        response = client.get(f"/api/v1/returns{query}")
+        assert response.status_code == 200, response.json()
+        return [row["location"] for row in response.json()["results"]]
+
+    assert rmas(integration_api) == ["CROYDON", "CAMDEN"]
+    assert rmas(integration_api, "?reason=damaged") == ["CROYDON"]
+    assert rmas(integration_api, "?location=CAMDEN&status=processed") == ["CAMDEN"]
+    assert rmas(sam) == ["CAMDEN"]
+    assert integration_api.get("/api/v1/returns?status=lost").status_code == 400
+    assert integration_api.get("/api/v1/returns?created_from=x").status_code == 400
+
+
+def test_roles(api_client_for, shipped_order):
+    assert api_client_for(None).get("/api/v1/returns").status_code in (401, 403)
+    assert api_client_for("inventory_manager").get("/api/v1/returns").status_code == 403
+    assert api_client_for("csr").get("/api/v1/returns/999").status_code == 404
