@@ -10,9 +10,12 @@ from inventory.selectors import locations_for_user
 from oms.errors import NotFound
 from oms.roles import Role, has_role
 from orders.models import Order
+from orders.refund_calculator import RefundPlan
+from orders.selectors import order_refund_preview
 from orders.services import order_account
 from payments.models import PaymentTransaction
 from returns.models import Return, ReturnLine, ReturnReason, ReturnStatus
+from returns.services import shipping_refunded_with
 
 
 def returns_visible_to(*, user) -> QuerySet[Return]:
@@ -86,6 +89,19 @@ def return_refund_transactions(*, return_request: Return) -> list[PaymentTransac
             kind=PaymentTransaction.Kind.REFUND,
             reference=return_request.rma_number,
         ).order_by("id")
+    )
+
+
+def return_refund_preview(*, order: Order, units: Mapping[int, int]) -> RefundPlan:
+    """What returning `units` per line id would give back, shipping included when
+    it is the last item: the calculation the return will move the money by."""
+    lines = list(order.lines.all())
+    units = {pk: count for pk, count in units.items() if count}
+    return order_refund_preview(
+        order=order,
+        quantities=units,
+        include_shipping=bool(units)
+        and shipping_refunded_with(order=order, lines=lines, units=units),
     )
 
 

@@ -11,6 +11,7 @@ task after commit), put resellable units back on the shelf, and record
 `return.processed`.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -24,7 +25,7 @@ from inventory.services import stock_restock_return
 from oms.errors import ApplicationError, PermissionDenied
 from oms.services.events import record_event
 from oms.services.transitions import apply_transition
-from orders.models import Channel, Order, Shipment
+from orders.models import Channel, Order, OrderLine, Shipment
 from orders.refund_calculator import refund_plan
 from orders.services import lock_order, order_account, order_amounts, order_lines_return
 from payments.money import quantize
@@ -163,23 +164,26 @@ def _last_shipped(order: Order) -> dict[int, datetime]:
     return shipped
 
 
-def _brings_back_last_item(order: Order, units: dict[int, int]) -> bool:
-    """After these units nothing of the order is left with the customer or still
-    to deliver: the last item comes back."""
-    return all(
-        not line.quantity_open
-        and not line.quantity_allocated
-        and line.quantity_fulfilled == units.get(line.pk, 0)
-        for line in order.locked_lines
+def shipping_refunded_with(
+    *, order: Order, lines: Iterable[OrderLine], units: dict[int, int]
+) -> bool:
+    """Whether returning `units` per line id gives the shipping cost back: the
+    channel says so, it was not given back yet, and after these units nothing of
+    the order is left with the customer or still to deliver (the last item)."""
+    return (
+        order.channel.refund_shipping_on_last_return
+        and order.shipping_credited < order.shipping_total
+        and all(
+            not line.quantity_open
+            and not line.quantity_allocated
+            and line.quantity_fulfilled == units.get(line.pk, 0)
+            for line in lines
+        )
     )
 
 
 def _includes_shipping(order: Order, units: dict[int, int]) -> bool:
-    return (
-        order.channel.refund_shipping_on_last_return
-        and order.shipping_credited < order.shipping_total
-        and _brings_back_last_item(order, units)
-    )
+    return shipping_refunded_with(order=order, lines=order.locked_lines, units=units)
 
 
 def _order_checks(ret: Return, order: Order) -> list[Check]:

@@ -1,2 +1,11 @@
+from django.urls import path
+
+from returns import views
+
 app_name = "returns"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.ReturnListView.as_view(), name="return-list"),
+    path("new/<str:number>/", views.ReturnCreateView.as_view(), name="return-create"),
+    path("<int:pk>/", views.ReturnDetailView.as_view(), name="return-detail"),
+    path("<int:pk>/retry/", views.ReturnRetryView.as_view(), name="return-retry"),
+]

@@ -1,0 +1,125 @@
+"""Returns pages: return items from the order with a refund preview, the detail
+with its checks, correction and retry, the list and its filters."""
+
+import pytest
+from django.test import Client
+
+from orders.services import channel_create
+from returns.models import Return
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def csr_client(client, make_user):
+    client.force_login(make_user("csr"))
+    return client
+
+
+def form_data(order, location, **units):
+    data = {"location": location.pk}
+    for line in order.lines.all():
+        data[f"qty-{line.pk}"] = units.get(line.sku.replace("-", "_"), 0)
+        data[f"reason-{line.pk}"] = "size"
+        data[f"condition-{line.pk}"] = "resellable"
+    return data
+
+
+def test_return_items_from_the_order_page_with_a_preview(
+    csr_client, shipped_order, places, django_capture_on_commit_callbacks
+):
+    order_page = csr_client.get(f"/backoffice/orders/{shipped_order.number}/")
+    assert "Return items" in order_page.content.decode()
+    url = f"/backoffice/returns/new/{shipped_order.number}/"
+
+    preview = csr_client.post(
+        url,
+        {
+            **form_data(shipped_order, places["near"], SKU_A=2, SKU_B=1),
+            "preview": "yes",
+        },
+    )
+    text = preview.content.decode()
+    assert "Shipping cost (last item back)" in text
+    assert "55.00 USD" in text
+    assert not Return.objects.exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        done = csr_client.post(
+            url,
+            {
+                **form_data(shipped_order, places["near"], SKU_A=2, SKU_B=1),
+                "confirm": "yes",
+            },
+            follow=True,
+        )
+    text = done.content.decode()
+    assert "processed: 55.00 USD refunded" in text
+    assert "Restocked at CAMDEN" in text
+    detail = csr_client.get(done.redirect_chain[-1][0]).content.decode()
+    assert "Succeeded" in detail
+    order_page = csr_client.get(f"/backoffice/orders/{shipped_order.number}/")
+    assert "Fully returned" in order_page.content.decode()
+
+
+def test_nothing_chosen_is_refused_on_the_page(csr_client, shipped_order, places):
+    response = csr_client.post(
+        f"/backoffice/returns/new/{shipped_order.number}/",
+        {**form_data(shipped_order, places["near"]), "preview": "yes"},
+    )
+
+    assert "Choose at least one unit to return." in response.content.decode()
+    assert not Return.objects.exists()
+
+
+def test_a_failed_return_shows_why_and_is_retried_after_a_correction(
+    csr_client, ship_order, places
+):
+    channel_create(code="strict", name="Strict", return_window_days=0)
+    order = ship_order(channel="strict")
+    csr_client.post(
+        f"/backoffice/returns/new/{order.number}/",
+        {**form_data(order, places["near"], SKU_B=1), "confirm": "yes"},
+    )
+    ret = Return.objects.get()
+    page = csr_client.get(f"/backoffice/returns/{ret.pk}/").content.decode()
+    assert "failed its checks" in page or "Failed" in page
+    assert "returnable until" in page
+    assert "Check again" in page
+
+    refused = csr_client.post(
+        f"/backoffice/returns/{ret.pk}/retry/",
+        {"window_extension_days": "3", "comment": ""},
+        follow=True,
+    )
+    assert "Say why the return window is extended." in refused.content.decode()
+    retried = csr_client.post(
+        f"/backoffice/returns/{ret.pk}/retry/",
+        {"window_extension_days": "3", "comment": "Parcel lost for a week"},
+        follow=True,
+    )
+    text = retried.content.decode()
+    assert "Parcel lost for a week" in text
+    ret.refresh_from_db()
+    assert ret.status == "processed"
+
+
+def test_store_associates_see_only_their_locations_returns(
+    csr_client, shipped_order, places, associate
+):
+    csr_client.post(
+        f"/backoffice/returns/new/{shipped_order.number}/",
+        {**form_data(shipped_order, places["far"], SKU_B=1), "confirm": "yes"},
+    )
+    ret = Return.objects.get()
+    client = Client()
+    client.force_login(associate)
+
+    assert client.get(f"/backoffice/returns/{ret.pk}/").status_code == 404
+    assert ret.rma_number not in client.get("/backoffice/returns/").content.decode()
+    listed = csr_client.get("/backoffice/returns/?location=CROYDON&status=processed")
+    assert ret.rma_number in listed.content.decode()
+    assert (
+        ret.rma_number
+        not in csr_client.get("/backoffice/returns/?reason=damaged").content.decode()
+    )
