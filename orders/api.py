@@ -24,6 +24,14 @@ Integration = roles_allowed(Role.INTEGRATION)
 MONEY = {"max_digits": 14, "decimal_places": 4}
 
 
+def _has_children(field) -> bool:
+    return (
+        isinstance(field, serializers.BaseSerializer)
+        or hasattr(field, "child")
+        or hasattr(field, "child_relation")
+    )
+
+
 class FieldsOnceMixin:
     """Builds a serializer class's fields once (model introspection and declared
     fields included); each instance binds its own copies. Intake builds an input
@@ -32,7 +40,8 @@ class FieldsOnceMixin:
 
     A plain field is copied shallowly (binding sets only its own name, parent and
     source; its validators and options are read-only); one with children (a
-    nested serializer, a list or dict field) is deep-copied, as DRF does."""
+    nested serializer, a list or dict field, a to-many relation) is deep-copied,
+    as DRF does."""
 
     def get_fields(self):
         cls = type(self)
@@ -41,7 +50,7 @@ class FieldsOnceMixin:
             prototype = super().get_fields()
             cls._fields_prototype = prototype
         return {
-            name: copy.deepcopy(field) if hasattr(field, "child") else copy.copy(field)
+            name: copy.deepcopy(field) if _has_children(field) else copy.copy(field)
             for name, field in prototype.items()
         }
 
