@@ -260,7 +260,8 @@ def _order_checks(ret: Return, order: Order) -> list[Check]:
                 "payment",
                 order.number,
                 refundable >= plan.total,
-                f"{refundable} {order.currency} captured and not yet refunded."
+                f"{quantize(refundable, order.currency)} {order.currency} captured "
+                "and not yet refunded."
                 if account
                 else "The order has no payment account to refund.",
             )
