@@ -1,7 +1,7 @@
 """The order list's filters and search, shared by the page and the API."""
 
 import django_filters
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 
 from orders.models import Order, OrderLine
 
@@ -22,6 +22,9 @@ class OrderFilter(django_filters.FilterSet):
     placed_to = django_filters.DateFilter(
         field_name="placed_at", lookup_expr="date__lte"
     )
+    returned = django_filters.BooleanFilter(
+        method="fully_returned", label="Fully returned"
+    )
     q = django_filters.CharFilter(
         method="search", label="Number, email, external id or SKU"
     )
@@ -29,6 +32,16 @@ class OrderFilter(django_filters.FilterSet):
     class Meta:
         model = Order
         fields: list[str] = []
+
+    def fully_returned(self, queryset, name, value):
+        """Every unit returned or cancelled, and some returned (the returns app)."""
+        if value is None:
+            return queryset
+        lines = OrderLine.objects.filter(order=OuterRef("pk"))
+        returned = Exists(lines.filter(quantity_returned__gt=0)) & ~Exists(
+            lines.exclude(quantity=F("quantity_returned") + F("quantity_cancelled"))
+        )
+        return queryset.filter(returned) if value else queryset.exclude(returned)
 
     def search(self, queryset, name, value):
         value = value.strip()

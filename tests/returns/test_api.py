@@ -242,3 +242,43 @@ def test_roles(api_client_for, shipped_order):
     assert api_client_for(None).get("/api/v1/returns").status_code in (401, 403)
     assert api_client_for("inventory_manager").get("/api/v1/returns").status_code == 403
     assert api_client_for("csr").get("/api/v1/returns/999").status_code == 404
+
+
+def test_fully_returned_orders_are_found_by_the_orders_filter(
+    integration_api, shipped_order, ship_order
+):
+    other = ship_order()
+    integration_api.post(
+        "/api/v1/returns",
+        body(
+            shipped_order,
+            one(shipped_order, "SKU-A", 2),
+            one(shipped_order, "SKU-B"),
+        ),
+        format="json",
+    )
+    integration_api.post(
+        "/api/v1/returns", body(other, one(other, "SKU-A")), format="json"
+    )
+
+    returned = integration_api.get("/api/v1/orders?returned=true").json()
+    not_returned = integration_api.get("/api/v1/orders?returned=false").json()
+
+    assert [o["number"] for o in returned["results"]] == [shipped_order.number]
+    assert [o["number"] for o in not_returned["results"]] == [other.number]
+
+
+def test_a_store_associate_may_not_receive_at_another_store(
+    api_client_for, shipped_order, associate
+):
+    sam = api_client_for(None)
+    sam.force_authenticate(associate)
+
+    response = sam.post(
+        "/api/v1/returns",
+        body(shipped_order, one(shipped_order, "SKU-A"), location="CROYDON"),
+        format="json",
+    )
+
+    assert response.status_code == 403
+    assert not Return.objects.exists()

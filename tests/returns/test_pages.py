@@ -6,6 +6,7 @@ from django.test import Client
 
 from orders.services import channel_create
 from returns.models import Return
+from returns.selectors import return_refund_transactions
 
 pytestmark = pytest.mark.django_db
 
@@ -123,3 +124,31 @@ def test_store_associates_see_only_their_locations_returns(
         ret.rma_number
         not in csr_client.get("/backoffice/returns/?reason=damaged").content.decode()
     )
+
+
+def test_a_failed_refund_shows_on_the_return_with_a_retry_button(
+    csr_client, ship_order, places, django_capture_on_commit_callbacks
+):
+    order = ship_order(payment_token="tok_refund_fail")
+    with django_capture_on_commit_callbacks(execute=True):
+        csr_client.post(
+            f"/backoffice/returns/new/{order.number}/",
+            {**form_data(order, places["near"], SKU_B=1), "confirm": "yes"},
+        )
+    ret = Return.objects.get()
+    page = csr_client.get(f"/backoffice/returns/{ret.pk}/").content.decode()
+    assert "Processed" in page
+    assert "Retry refund" in page
+
+    (refund,) = return_refund_transactions(return_request=ret)
+    retried = csr_client.post(
+        f"/backoffice/payments/transactions/{refund.pk}/retry/",
+        {"next": f"/backoffice/returns/{ret.pk}/"},
+        follow=True,
+    )
+    # The card issuer still refuses: the failure stays visible, with its attempts.
+    text = retried.content.decode()
+    assert f"Return {ret.rma_number}" in text
+    assert "Retry refund" in text
+    refund.refresh_from_db()
+    assert (refund.status, refund.attempts) == ("failed", 2)
