@@ -579,7 +579,7 @@ def _back_to_routing(order: Order) -> None:
         order.queue = Order.Queue.BROKERING
 
 
-def _complete_if_done(order: Order, *, actor) -> None:
+def order_complete_if_done(order: Order, *, actor) -> None:
     """An order in fulfillment whose every unit is fulfilled, cancelled or returned
     is complete (`order.completed`)."""
     if order.status != Order.Status.IN_FULFILLMENT or any(
@@ -645,7 +645,7 @@ def order_lines_cancel(
         else:
             if reallocated:
                 _back_to_routing(order)
-            _complete_if_done(order, actor=actor)
+            order_complete_if_done(order, actor=actor)
         order.save(update_fields=["status", "queue", "shipping_credited", "updated_at"])
         return plan
 

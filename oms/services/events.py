@@ -10,6 +10,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from oms import tasks
+from oms.bulk import insert_rows
 from oms.models import Event, WebhookDelivery, WebhookSubscription
 from oms.queueing import enqueue, enqueue_on_commit
 
@@ -48,6 +49,32 @@ def record_event(name: str, entity: models.Model, payload: dict[str, Any]) -> Ev
     )
     _dispatch_after_commit()
     return event
+
+
+def record_events(events: list[tuple[str, models.Model, dict[str, Any]]]) -> None:
+    """`record_event` for many (name, entity, payload) at once: the same outbox rows,
+    written in one statement, and one dispatch after commit. For batch work."""
+    if not events:
+        return
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError(
+            "record_events must run inside the transaction of its change"
+        )
+    now = timezone.now()
+    insert_rows(
+        Event,
+        [
+            {
+                "name": name,
+                "occurred_at": now,
+                "entity_type": entity_type_of(entity),
+                "entity_id": str(entity.pk),
+                "payload": json_safe(payload),
+            }
+            for name, entity, payload in events
+        ],
+    )
+    _dispatch_after_commit()
 
 
 def _dispatch_after_commit() -> None:

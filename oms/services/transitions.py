@@ -3,8 +3,10 @@
 from typing import Any
 
 from django.db import models
+from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
+from oms.bulk import insert_rows
 from oms.models import StateTransition
 from oms.services.events import entity_type_of
 
@@ -38,10 +40,52 @@ def apply_transition(
     )
 
 
+def apply_transitions(
+    instances: list[models.Model],
+    transition_name: str,
+    *,
+    actor=None,
+    reason: str = "",
+    field: str = "status",
+) -> None:
+    """`apply_transition` for many instances at once, for batch work: each runs its
+    django-fsm transition (so a state that does not allow it raises
+    `TransitionNotAllowed`), and the log rows are written in one statement. The
+    caller saves the instances, e.g. with `bulk_update`, in the same transaction."""
+    if not instances:
+        return
+    now = timezone.now()
+    rows = []
+    for instance in instances:
+        source = getattr(instance, field)
+        getattr(instance, transition_name)()
+        rows.append(
+            {
+                "entity_type": entity_type_of(instance),
+                "entity_id": str(instance.pk),
+                "field": field,
+                "source": source,
+                "target": getattr(instance, field),
+                "transition": transition_name,
+                "actor": actor.pk
+                if getattr(actor, "is_authenticated", False)
+                else None,
+                "reason": reason,
+                "occurred_at": now,
+            }
+        )
+    insert_rows(StateTransition, rows)
+
+
 def allowed_transitions(instance: models.Model, field: str = "status") -> list[str]:
     """Names of the transitions allowed from the current state (conditions included)."""
     getter = getattr(instance, f"get_available_{field}_transitions")
     return sorted({t.name for t in getter()})
 
 
-__all__ = ["TransitionNotAllowed", "allowed_transitions", "apply_transition"]
+__all__ = [
+    "TransitionNotAllowed",
+    "allowed_transitions",
+    "apply_transition",
+    "apply_transitions",
+]

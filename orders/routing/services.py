@@ -15,9 +15,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
-from django.db.models import Case, F, Value, When
+from django.db.models import F
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from django_fsm import TransitionNotAllowed, can_proceed
@@ -30,12 +29,11 @@ from inventory.services import (
     reservations_create_bulk,
     reservations_release,
 )
-from oms import tasks as oms_tasks
+from oms.bulk import insert_rows, save_fields
 from oms.errors import ApplicationError, Conflict
-from oms.models import Event, StateTransition
 from oms.queueing import enqueue_on_commit
-from oms.services.events import record_event
-from oms.services.transitions import apply_transition
+from oms.services.events import record_event, record_events
+from oms.services.transitions import apply_transition, apply_transitions
 from orders.models import Channel, Order, OrderLine
 from orders.routing import engine
 from orders.routing.models import (
@@ -49,10 +47,10 @@ from orders.routing.models import (
     Shipment,
 )
 from orders.services import (
-    _complete_if_done,
     lock_order,
     order_account,
     order_cancel,
+    order_complete_if_done,
     order_lines_cancel,
 )
 from payments.money import quantize
@@ -76,65 +74,6 @@ RELEASABLE = [
 
 def pickup_days() -> int:
     return getattr(settings, "OMS_PICKUP_DEADLINE_DAYS", 7)
-
-
-# Bulk inserts (one statement and one parameter per batch, not per order) ------------
-
-
-def _insert_rows(model, rows: list[dict], returning: tuple[str, ...] = ()) -> list:
-    """Insert `rows` (field name → value, every row the same fields) with ONE
-    statement and ONE parameter: a JSON array unpacked by `jsonb_to_recordset`.
-    With psycopg's client-side binding, quoting tens of thousands of parameters
-    costs more than the server spends inserting them; elsewhere `bulk_create`."""
-    if not rows:
-        return []
-    if connection.vendor != "postgresql":
-        attnames = {name: model._meta.get_field(name).attname for name in rows[0]}
-        made = model.objects.bulk_create(
-            [model(**{attnames[k]: v for k, v in row.items()}) for row in rows]
-        )
-        return [tuple(getattr(m, name) for name in returning) for m in made]
-    fields = [model._meta.get_field(name) for name in rows[0]]
-    columns = ", ".join(f'"{field.column}"' for field in fields)
-    record = ", ".join(
-        f'"{field.column}" '
-        + (field.target_field if field.is_relation else field).db_type(connection)
-        for field in fields
-    )
-    payload = json.dumps(
-        [{field.column: row[field.name] for field in fields} for row in rows],
-        cls=DjangoJSONEncoder,
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {model._meta.db_table} ({columns}) "
-            f"SELECT {columns} FROM jsonb_to_recordset(%s::jsonb) AS r({record})"
-            + (f" RETURNING {', '.join(returning)}" if returning else ""),
-            [payload],
-        )
-        return cursor.fetchall() if returning else []
-
-
-def _record_events(events: list[tuple[str, str, int, dict]]) -> None:
-    """`record_event` for many (name, entity type, entity id, payload) in one
-    INSERT: the same outbox rows and the same dispatch after commit."""
-    if not events:
-        return
-    now = timezone.now()
-    _insert_rows(
-        Event,
-        [
-            {
-                "name": name,
-                "occurred_at": now,
-                "entity_type": entity_type,
-                "entity_id": str(entity_id),
-                "payload": payload,
-            }
-            for name, entity_type, entity_id, payload in events
-        ],
-    )
-    enqueue_on_commit(oms_tasks.dispatch_events_task)
 
 
 # Rule sets ----------------------------------------------------------------------------
@@ -637,12 +576,11 @@ def _place(*, run, orders, decisions, safety, safety_override, auto_cancel):
     _park(
         orders=orders, decisions=unfillable, run=run, auto_cancel=auto_cancel, now=now
     )
-    _record_events(
+    record_events(
         [
             (
                 "order.alternative_requested",
-                "order",
-                d.order_id,
+                orders[d.order_id],
                 {
                     "number": orders[d.order_id].number,
                     "reason": "The pickup store does not have the items.",
@@ -729,7 +667,7 @@ def _create_requests(*, run, orders, decisions, now) -> None:
             }
             requests.append((row, assignment))
     ids = dict(
-        _insert_rows(
+        insert_rows(
             FulfillmentRequest, [row for row, _ in requests], returning=("number", "id")
         )
     )
@@ -754,8 +692,7 @@ def _create_requests(*, run, orders, decisions, now) -> None:
         events.append(
             (
                 "fulfillment_request.assigned",
-                "fulfillment_request",
-                request_id,
+                FulfillmentRequest(pk=request_id),
                 {
                     "number": row["number"],
                     "order_number": orders[row["order"]].number,
@@ -765,42 +702,25 @@ def _create_requests(*, run, orders, decisions, now) -> None:
                 },
             )
         )
-    _insert_rows(FulfillmentRequestLine, request_lines)
+    insert_rows(FulfillmentRequestLine, request_lines)
     _allocate_lines(allocated)
     routed_ids = [d.order_id for d in decisions]
-    Order.objects.filter(pk__in=routed_ids).update(
-        queue=Order.Queue.NONE,
-        updated_at=now,
-        status=Case(
-            When(status=Order.Status.OPENED, then=Value(Order.Status.IN_FULFILLMENT)),
-            default=F("status"),
-            output_field=Order._meta.get_field("status"),
-        ),
+    routed_orders = [orders[order_id] for order_id in routed_ids]
+    apply_transitions(
+        [o for o in routed_orders if o.status == Order.Status.OPENED],
+        "start_fulfillment",
+        reason=f"Routed by brokering run {run.pk}."
+        if run
+        else "Sent to its pickup store.",
     )
-    _insert_rows(
-        StateTransition,
-        [
-            {
-                "entity_type": "order",
-                "entity_id": str(order_id),
-                "field": "status",
-                "source": Order.Status.OPENED,
-                "target": Order.Status.IN_FULFILLMENT,
-                "transition": "start_fulfillment",
-                "actor": None,
-                "reason": f"Routed by brokering run {run.pk}."
-                if run
-                else "Sent to its pickup store.",
-                "occurred_at": now,
-            }
-            for order_id in routed_ids
-            if orders[order_id].status == Order.Status.OPENED
-        ],
-    )
+    for order in routed_orders:
+        order.queue = Order.Queue.NONE
+        order.updated_at = now
+    save_fields(routed_orders, ["status", "queue", "updated_at"])
     OrderRouting.objects.filter(order_id__in=routed_ids).update(
         auto_cancel_at=None, last_run=run
     )
-    _record_events(events)
+    record_events(events)
 
 
 def _allocate_lines(allocated: list[tuple[int, int]]) -> None:
@@ -1149,7 +1069,7 @@ def _hand_over(
             lines=shipped,
         ),
     )
-    _complete_if_done(order, actor=actor)
+    order_complete_if_done(order, actor=actor)
     order.save(update_fields=["status", "queue", "updated_at"])
     return shipment
 
@@ -1420,12 +1340,11 @@ def _move(orders: list[Order], queue: str, *, actor, reason: str) -> None:
         Order.Queue.UNFILLABLE_HOLD: "order.held_unfillable",
         Order.Queue.UNFILLABLE: "order.unheld_unfillable",
     }[queue]
-    _record_events(
+    record_events(
         [
             (
                 name,
-                "order",
-                order.pk,
+                order,
                 {
                     "number": order.number,
                     "from_queue": order.queue,

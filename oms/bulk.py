@@ -1,0 +1,57 @@
+"""Inserting many rows in one statement, for batch work (brokering runs, imports)."""
+
+import json
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection
+
+
+def insert_rows(model, rows: list[dict], returning: tuple[str, ...] = ()) -> list:
+    """Insert `rows` (field name → value, every row the same fields) with ONE
+    statement and ONE parameter on PostgreSQL: a JSON array unpacked by
+    `jsonb_to_recordset`. With psycopg's client-side binding, quoting tens of
+    thousands of parameters costs more than the server spends inserting them.
+    Elsewhere `bulk_create`. Returns the `returning` columns of each row, in order."""
+    if not rows:
+        return []
+    if connection.vendor != "postgresql":
+        attnames = {name: model._meta.get_field(name).attname for name in rows[0]}
+        made = model.objects.bulk_create(
+            [model(**{attnames[k]: v for k, v in row.items()}) for row in rows]
+        )
+        return [tuple(getattr(m, name) for name in returning) for m in made]
+    fields = [model._meta.get_field(name) for name in rows[0]]
+    columns = ", ".join(f'"{field.column}"' for field in fields)
+    record = ", ".join(
+        f'"{field.column}" '
+        + (field.target_field if field.is_relation else field).db_type(connection)
+        for field in fields
+    )
+    payload = json.dumps(
+        [{field.column: row[field.name] for field in fields} for row in rows],
+        cls=DjangoJSONEncoder,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {model._meta.db_table} ({columns}) "
+            f"SELECT {columns} FROM jsonb_to_recordset(%s::jsonb) AS r({record})"
+            + (f" RETURNING {', '.join(returning)}" if returning else ""),
+            [payload],
+        )
+        return cursor.fetchall() if returning else []
+
+
+def save_fields(instances: list, fields: list[str]) -> None:
+    """Persist `fields` of many instances with one UPDATE per distinct combination of
+    their values: after a batch transition nearly every instance holds the same new
+    state, so this is one or two statements where `bulk_update` builds a CASE per row
+    and field (hundreds of milliseconds for 500 rows)."""
+    groups: dict[tuple, list] = {}
+    for instance in instances:
+        values = tuple(getattr(instance, field) for field in fields)
+        groups.setdefault(values, []).append(instance.pk)
+    if not instances:
+        return
+    manager = type(instances[0])._default_manager
+    for values, pks in groups.items():
+        manager.filter(pk__in=pks).update(**dict(zip(fields, values, strict=True)))
