@@ -20,12 +20,12 @@ MONEY = {"max_digits": 14, "decimal_places": 4, "default": Decimal("0")}
 
 class Channel(models.Model):
     """Where orders come from (web shop, POS, marketplace) and the rules applied to
-    them: grace period, payment provider, approval limits, return window."""
+    them: grace period, approval limits, return window. Its payment provider is set
+    in `settings.OMS_CHANNEL_PAYMENT_PROVIDER`, next to the providers' credentials."""
 
     code = models.SlugField(max_length=40, unique=True)
     name = models.CharField(max_length=100)
     grace_period_minutes = models.PositiveIntegerField(default=15)
-    payment_provider = models.CharField(max_length=40, default="test")
     order_value_limit = models.DecimalField(
         max_digits=14,
         decimal_places=4,
