@@ -12,7 +12,7 @@ from oms.api.permissions import roles_allowed
 from oms.api.schema import ERROR_RESPONSES
 from oms.roles import Role
 from orders.models import Channel, Order
-from payments.money import quantize
+from payments.money import is_known_currency, quantize
 from returns import selectors, services
 from returns.models import ItemCondition, Return, ReturnLine, ReturnReason, ReturnStatus
 
@@ -42,6 +42,12 @@ class ReturnInputSerializer(serializers.Serializer):
     )
     external_order_id = serializers.CharField(
         required=False, max_length=100, default=""
+    )
+    currency = serializers.CharField(
+        required=False,
+        max_length=3,
+        default="",
+        help_text="ISO 4217 code of a blind return's prices.",
     )
     external_return_id = serializers.CharField(
         required=False,
@@ -76,6 +82,8 @@ class ReturnInputSerializer(serializers.Serializer):
             channel = Channel.objects.filter(code=data.get("channel", "")).first()
             if channel is None:
                 errors["channel"] = ["Give the channel of a blind return."]
+            if not is_known_currency(data["currency"]):
+                errors["currency"] = ["Give the currency of a blind return."]
             if not data["external_order_id"].strip():
                 errors["external_order_id"] = [
                     "Give the order number or the external order id."
@@ -97,6 +105,7 @@ class ReturnInputSerializer(serializers.Serializer):
             "channel": data["channel"],
             "external_order_id": data["external_order_id"],
             "external_return_id": data["external_return_id"],
+            "currency": data["currency"],
             "location": data["location"],
             "items": [
                 services.ReturnItemInput(

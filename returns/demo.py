@@ -59,6 +59,7 @@ def _blind_return(stdout) -> None:
         channel=channel,
         external_order_id="SHOP-1001",
         external_return_id=BLIND_RETURN_ID,
+        currency="USD",
         location=location,
         actor=None,
         items=[

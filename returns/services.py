@@ -28,7 +28,7 @@ from oms.services.transitions import apply_transition
 from orders.models import Channel, Order, OrderLine, Shipment
 from orders.refund_calculator import refund_plan
 from orders.services import lock_order, order_account, order_amounts, order_lines_return
-from payments.money import quantize
+from payments.money import is_known_currency, quantize
 from payments.selectors import payment_account_refundable
 from returns.models import ItemCondition, Return, ReturnLine, ReturnReason
 
@@ -397,23 +397,20 @@ def return_create(
     channel: Channel | None = None,
     external_order_id: str = "",
     external_return_id: str = "",
+    currency: str = "",
 ) -> tuple[Return, bool]:
-    """Submit a return against `order`, or blind (no order: `channel` and
-    `external_order_id`, SKUs and prices given), received at `location`, and check
+    """Submit a return against `order`, or blind (no order: `channel`,
+    `external_order_id` and `currency`, SKUs and prices given), received at
+    `location`, and check
     it at once → `processed` or `failed`. Returns (return, created); the same
     `external_return_id` again on the channel answers the first return.
 
     Bad input is a 400 with field errors and writes nothing; a store associate
     receives only at their own locations (403). Locks the order row, waiting for it,
     so returns of the same order are checked one after the other."""
-    if order is None and not (channel and external_order_id.strip()):
-        raise ApplicationError(
-            "Give the order, or for a blind return the channel and the external "
-            "order id.",
-            code="order_required",
-            field_errors={
-                "external_order_id": ["Required for a return without an order."]
-            },
+    if order is None:
+        _require_blind_fields(
+            channel=channel, external_order_id=external_order_id, currency=currency
         )
     channel = order.channel if order is not None else channel
     _require_location(actor=actor, location=location)
@@ -430,7 +427,7 @@ def return_create(
                 external_order_id=external_order_id.strip(),
                 external_return_id=external_return_id.strip(),
                 location=location,
-                currency=locked.currency if locked else _blind_currency(channel),
+                currency=locked.currency if locked else currency,
                 created_by=actor,
             )
             ret.refresh_from_db(fields=["rma_number"])
@@ -455,10 +452,26 @@ def _existing(*, channel: Channel, external_return_id: str) -> Return | None:
     ).first()
 
 
-def _blind_currency(channel: Channel) -> str:
-    # A channel sells in one currency: that of its latest order, else the default.
-    latest = channel.orders.order_by("-id").values_list("currency", flat=True).first()
-    return latest or "USD"
+def _require_blind_fields(
+    *, channel: Channel | None, external_order_id: str, currency: str
+) -> None:
+    required = "Required for a return without an order."
+    field_errors = {
+        name: [message]
+        for name, message, missing in (
+            ("channel", required, channel is None),
+            ("external_order_id", required, not external_order_id.strip()),
+            ("currency", "Give a supported currency.", not is_known_currency(currency)),
+        )
+        if missing
+    }
+    if field_errors:
+        raise ApplicationError(
+            "Give the order, or for a blind return the channel, the external order "
+            "id and the currency.",
+            code="order_required",
+            field_errors=field_errors,
+        )
 
 
 def _item_line(

@@ -68,6 +68,7 @@ def test_a_blind_return_through_the_api(integration_api, channel, products, plac
         {
             "channel": "web",
             "external_order_id": "LEGACY-42",
+            "currency": "USD",
             "location": "CAMDEN",
             "items": [
                 {
@@ -133,7 +134,7 @@ def test_a_blind_return_through_the_api(integration_api, channel, products, plac
                     }
                 ],
             },
-            {"channel", "external_order_id", "items.0.unit_price"},
+            {"channel", "external_order_id", "currency", "items.0.unit_price"},
         ),
     ],
 )
@@ -282,3 +283,19 @@ def test_a_store_associate_may_not_receive_at_another_store(
 
     assert response.status_code == 403
     assert not Return.objects.exists()
+
+
+def test_an_idempotency_key_replays_the_first_answer(integration_api, shipped_order):
+    payload = body(shipped_order, one(shipped_order, "SKU-A"))
+
+    first = integration_api.post(
+        "/api/v1/returns", payload, format="json", HTTP_IDEMPOTENCY_KEY="k-1"
+    )
+    again = integration_api.post(
+        "/api/v1/returns", payload, format="json", HTTP_IDEMPOTENCY_KEY="k-1"
+    )
+
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.json()["id"] == first.json()["id"]
+    assert Return.objects.count() == 1

@@ -152,3 +152,16 @@ def test_a_failed_refund_shows_on_the_return_with_a_retry_button(
     assert "Retry refund" in text
     refund.refresh_from_db()
     assert (refund.status, refund.attempts) == ("failed", 2)
+
+
+def test_the_dashboard_counts_failed_returns(csr_client, ship_order, places):
+    order = ship_order(tags=["final_sale"])
+    csr_client.post(
+        f"/backoffice/returns/new/{order.number}/",
+        {**form_data(order, places["near"], SKU_B=1), "confirm": "yes"},
+    )
+
+    page = csr_client.get("/backoffice/").content.decode()
+
+    assert "Returns that failed their checks" in page
+    assert "/backoffice/returns/?status=failed" in page

@@ -202,6 +202,7 @@ def test_blind_return_records_the_refund_due_from_the_external_system(
         channel=channel,
         external_order_id="SHOPIFY-991",
         external_return_id="R-1",
+        currency="USD",
         location=places["near"],
         actor=None,
         items=[
@@ -218,6 +219,7 @@ def test_blind_return_records_the_refund_due_from_the_external_system(
         channel=channel,
         external_order_id="SHOPIFY-991",
         external_return_id="R-1",
+        currency="USD",
         location=places["near"],
         actor=None,
         items=[],
