@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from returns.models import Return, ReturnLine
+from returns.models import Return, ReturnLine, ReturnWindow
 
 
 class ReturnLineInline(admin.TabularInline):
@@ -40,3 +40,11 @@ class ReturnAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(ReturnWindow)
+class ReturnWindowAdmin(admin.ModelAdmin):
+    """Return windows per channel and order type: configuration, editable here."""
+
+    list_display = ["channel", "order_type", "days"]
+    list_filter = ["channel"]

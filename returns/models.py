@@ -16,6 +16,8 @@ from django.db.models.functions import Cast, Concat, LPad
 from django.urls import reverse
 from django_fsm import FSMField, FSMModelMixin, transition
 
+from orders.models import OrderType
+
 RMA_PREFIX = "RMA-"
 MONEY = {"max_digits": 14, "decimal_places": 4, "default": Decimal("0")}
 
@@ -38,6 +40,32 @@ class ReturnReason(models.TextChoices):
 class ItemCondition(models.TextChoices):
     RESELLABLE = "resellable", "Resellable"
     DAMAGED = "damaged", "Damaged"
+
+
+class ReturnWindow(models.Model):
+    """A channel's return window for one order type, replacing the channel's own
+    `return_window_days` for orders of that type (e.g. shorter for POS sales)."""
+
+    channel = models.ForeignKey(
+        "orders.Channel", on_delete=models.CASCADE, related_name="return_windows"
+    )
+    order_type = models.CharField(max_length=20, choices=OrderType.choices)
+    days = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["channel_id", "order_type"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "order_type"], name="return_window_per_order_type"
+            ),
+            models.CheckConstraint(
+                condition=Q(order_type__in=OrderType.values),
+                name="return_window_order_type_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel_id} {self.order_type}: {self.days} days"
 
 
 class Return(FSMModelMixin, models.Model):

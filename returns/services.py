@@ -30,7 +30,13 @@ from orders.refund_calculator import refund_plan
 from orders.services import lock_order, order_account, order_amounts, order_lines_return
 from payments.money import is_known_currency, quantize
 from payments.selectors import payment_account_refundable
-from returns.models import ItemCondition, Return, ReturnLine, ReturnReason
+from returns.models import (
+    ItemCondition,
+    Return,
+    ReturnLine,
+    ReturnReason,
+    ReturnWindow,
+)
 
 ZERO = Decimal("0")
 FINAL_SALE_TAG = "final_sale"
@@ -186,6 +192,19 @@ def _includes_shipping(order: Order, units: dict[int, int]) -> bool:
     return shipping_refunded_with(order=order, lines=order.locked_lines, units=units)
 
 
+def return_window_days(*, order: Order) -> int:
+    """The order's return window: its channel's, or the channel's override for the
+    order's type."""
+    override = (
+        ReturnWindow.objects.filter(
+            channel=order.channel_id, order_type=order.order_type
+        )
+        .values_list("days", flat=True)
+        .first()
+    )
+    return order.channel.return_window_days if override is None else override
+
+
 def _order_checks(ret: Return, order: Order) -> list[Check]:
     """Eligibility per item (units, window, final sale), then the refund's
     validity (amounts, a refundable payment)."""
@@ -193,9 +212,7 @@ def _order_checks(ret: Return, order: Order) -> list[Check]:
     lines = {line.pk: line for line in order.locked_lines}
     shipped = _last_shipped(order)
     now = timezone.now()
-    window = timedelta(
-        days=order.channel.return_window_days + ret.window_extension_days
-    )
+    window = timedelta(days=return_window_days(order=order) + ret.window_extension_days)
     final_sale = FINAL_SALE_TAG in (order.tags or [])
     for item in ret.lines.filter(line_type=ReturnLine.Type.ITEM):
         line = lines[item.order_line_id]
@@ -536,3 +553,24 @@ def return_retry(
             update_fields=["status", "window_extension_days", "correction_comment"]
         )
         return _check_and_settle(ret, order, actor=actor)
+
+
+def return_window_set(*, channel: Channel, order_type: str, days: int | None) -> None:
+    """Give orders of `order_type` on `channel` their own return window in days, or
+    (`days=None`) go back to the channel's window. Idempotent; no lock needed (one
+    upsert on a unique key)."""
+    field_errors = {}
+    if order_type not in Order.Type.values:
+        field_errors["order_type"] = [f"Not an order type: {order_type!r}."]
+    if days is not None and (not isinstance(days, int) or days < 0):
+        field_errors["days"] = ["Give zero or more days."]
+    if field_errors:
+        raise ApplicationError(
+            "Invalid return window.", code="invalid_window", field_errors=field_errors
+        )
+    if days is None:
+        ReturnWindow.objects.filter(channel=channel, order_type=order_type).delete()
+    else:
+        ReturnWindow.objects.update_or_create(
+            channel=channel, order_type=order_type, defaults={"days": days}
+        )

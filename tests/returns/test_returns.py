@@ -11,7 +11,12 @@ from orders.services import channel_create
 from payments.models import PaymentTransaction
 from returns.models import Return
 from returns.selectors import order_fully_returned, return_refund_transactions
-from returns.services import ReturnItemInput, return_create, return_retry
+from returns.services import (
+    ReturnItemInput,
+    return_create,
+    return_retry,
+    return_window_set,
+)
 from tests.returns.conftest import item
 
 pytestmark = pytest.mark.django_db
@@ -305,3 +310,21 @@ def test_a_store_associate_receives_only_at_their_store(
             actor=associate,
         )
     assert not Return.objects.exists()
+
+
+def test_an_order_type_may_have_its_own_return_window(
+    shipped_order, places, django_capture_on_commit_callbacks
+):
+    return_window_set(channel=shipped_order.channel, order_type="standard", days=0)
+    ret = submit(shipped_order, [item(shipped_order, "SKU-A")], location=places["near"])
+    assert [c["check"] for c in ret.failed_checks] == ["window"]
+    assert "(0 days)" in ret.failed_checks[0]["detail"]
+
+    return_window_set(channel=shipped_order.channel, order_type="standard", days=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        ret = return_retry(return_request=ret, actor=None)
+
+    assert ret.status == "processed"
+    with pytest.raises(ApplicationError) as refused:
+        return_window_set(channel=shipped_order.channel, order_type="gift", days=-1)
+    assert set(refused.value.field_errors) == {"order_type", "days"}
