@@ -299,3 +299,75 @@ def test_an_idempotency_key_replays_the_first_answer(integration_api, shipped_or
     assert again.headers.get("Idempotent-Replayed") == "true"
     assert again.json()["id"] == first.json()["id"]
     assert Return.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        [],
+        "text",
+        {"location": 5, "items": "x"},
+        {"location": "CAMDEN", "items": [1]},
+        {"location": "CAMDEN", "items": [None]},
+        {
+            "location": "CAMDEN",
+            "channel": "web",
+            "external_order_id": "E",
+            "currency": "USD",
+            "items": [
+                {
+                    "sku": "SKU-A",
+                    "quantity": "abc",
+                    "unit_price": "NaN",
+                    "reason": "size",
+                    "condition": "damaged",
+                }
+            ],
+        },
+        {"location": "CAMDEN", "order": None, "items": [{"order_line_id": -1}]},
+        {
+            "location": "CAMDEN",
+            "channel": "web",
+            "external_order_id": "E",
+            "currency": "XXX",
+            "items": [
+                {
+                    "sku": "SKU-A",
+                    "quantity": 1,
+                    "unit_price": "1e30",
+                    "reason": "size",
+                    "condition": "damaged",
+                }
+            ],
+        },
+    ],
+)
+def test_odd_payloads_are_400_never_500(integration_api, shipped_order, payload):
+    response = integration_api.post("/api/v1/returns", payload, format="json")
+
+    assert response.status_code == 400, response.content
+    assert not Return.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"window_extension_days": -1},
+        {"window_extension_days": "many"},
+        {"window_extension_days": 10**9, "comment": "x"},
+        [],
+    ],
+)
+def test_odd_retry_payloads_are_400(api_client_for, shipped_order, payload):
+    csr = api_client_for("csr")
+    created = csr.post(
+        "/api/v1/returns",
+        body(shipped_order, one(shipped_order, "SKU-A", 3)),
+        format="json",
+    ).json()
+
+    response = csr.post(
+        f"/api/v1/returns/{created['id']}/retry", payload, format="json"
+    )
+
+    assert response.status_code == 400, response.content
