@@ -293,8 +293,9 @@ def _blind_checks(ret: Return) -> list[Check]:
             "refund_amount",
             ret.external_order_id,
             True,
-            f"{total} {ret.currency} from the prices given; the order lives in an "
-            "external system, which owes the refund (no money moves here).",
+            f"{quantize(total, ret.currency)} {ret.currency} from the prices given; "
+            "the order lives in an external system, which owes the refund (no "
+            "money moves here).",
         )
     ]
 

@@ -233,6 +233,7 @@ def test_blind_return_records_the_refund_due_from_the_external_system(
     assert (created, created_again, again.pk) == (True, False, ret.pk)
     assert ret.status == "processed"
     assert ret.total_refund_amount == Decimal("14.50")
+    assert ret.checks[0]["detail"].startswith("14.50 USD from the prices given")
     payload = Event.objects.get(name="return.processed").payload
     assert payload["external_order_id"] == "SHOPIFY-991"
     assert payload["order_number"] is None
