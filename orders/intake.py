@@ -21,7 +21,7 @@ from django.utils import timezone
 from inventory.models import Location
 from inventory.selectors import locations_by_code, products_by_sku
 from oms.errors import ApplicationError, Conflict
-from oms.services.events import record_event
+from oms.services.events import record_event, record_events
 from orders import errors, services
 from orders.models import Channel, Order, OrderLine
 from orders.refund_calculator import order_discount_shares
@@ -250,14 +250,21 @@ def _repeat(data: OrderInput, existing: Order) -> Order:
     return existing
 
 
+def _created_event(prepared: _Prepared) -> tuple[str, Order, dict]:
+    order = prepared.order
+    return (
+        "order.created",
+        order,
+        services.order_created_payload(order, prepared.lines),
+    )
+
+
 def _after_payment(prepared: _Prepared, account) -> None:
     """What follows a successful authorization for one order: its event, and for
     POS orders the capture, the stock and the completion; for channels without a
     grace period, the opening."""
     order = prepared.order
-    record_event(
-        "order.created", order, services.order_created_payload(order, prepared.lines)
-    )
+    record_event(*_created_event(prepared))
     if order.order_type == Order.Type.POS:
         services.pos_complete(order=order, lines=prepared.lines, account=account)
     elif order.grace_period_ends_at <= order.created_at:
@@ -291,9 +298,10 @@ def _write(
     """Bulk-insert the orders and their lines, then authorize each payment.
 
     In a batch (`savepoints`), the orders that only need their payment have their
-    accounts opened together (written in one statement each, a decline dropping
-    its own order); the others (a POS sale, an order opened at once) each take a
-    savepoint so that a refusal after the payment only drops its own order.
+    accounts opened together and their events recorded together (one statement
+    each, a decline dropping its own order); the others (a POS sale, an order
+    opened at once) each take a savepoint so that a refusal after the payment only
+    drops its own order.
     Returns {index: refusal} of the orders dropped; without savepoints a refusal
     propagates and the caller's transaction writes nothing."""
     Order.objects.bulk_create([p.order for p in prepared])
@@ -307,11 +315,13 @@ def _write(
         outcomes = payment_accounts_open_new(
             openings=[_opening(p.order, p.data) for p in together]
         )
+        created = []
         for item, outcome in zip(together, outcomes, strict=True):
             if isinstance(outcome, ApplicationError):
                 declined[item.index] = outcome
             else:
-                _after_payment(item, outcome)
+                created.append(_created_event(item))
+        record_events(created)
     one_by_one = [p for p in prepared if not (savepoints and _only_created(p))]
     for item in one_by_one:
         opening = _opening(item.order, item.data)

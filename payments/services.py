@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from oms.errors import ApplicationError, Conflict
 from oms.queueing import enqueue_on_commit
-from oms.services.events import record_event
+from oms.services.events import record_event, record_events
 from oms.services.transitions import apply_transition
 from payments import errors, money, tasks
 from payments.errors import PaymentDeclined
@@ -233,7 +233,7 @@ class _Writes:
 class _Batched(_Writes):
     """Outcomes of new accounts' first authorizations, inserted together by
     `flush`: the accounts in one statement, their transactions in another, then
-    the events (whose payloads need the transactions' ids)."""
+    the events (whose payloads need the transactions' ids) in a third."""
 
     def __init__(self) -> None:
         self.rows: list[tuple[PaymentAccount, PaymentTransaction]] = []
@@ -254,8 +254,9 @@ class _Batched(_Writes):
         for account, txn in self.rows:
             txn.account = account
         PaymentTransaction.objects.bulk_create([txn for _, txn in self.rows])
-        for name, account, payload_of in self.events:
-            record_event(name, account, payload_of())
+        record_events(
+            [(name, account, payload_of()) for name, account, payload_of in self.events]
+        )
 
 
 WRITE_NOW = _Writes()
