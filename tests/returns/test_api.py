@@ -1,6 +1,9 @@
 """The returns API: submit, list with filters, detail, retry; bad payloads."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from oms.models import Event
 from orders.services import channel_create
@@ -235,6 +238,15 @@ def test_list_filters_and_store_associates_see_their_locations(
     assert rmas(integration_api, "?reason=damaged") == ["CROYDON"]
     assert rmas(integration_api, "?location=CAMDEN&status=processed") == ["CAMDEN"]
     assert rmas(sam) == ["CAMDEN"]
+    assert rmas(integration_api, f"?order={shipped_order.number}") == [
+        "CROYDON",
+        "CAMDEN",
+    ]
+    assert rmas(integration_api, "?order=OMS-99999999") == []
+    today = timezone.localdate()
+    assert len(rmas(integration_api, f"?created_from={today}")) == 2
+    yesterday = today - timedelta(days=1)
+    assert rmas(integration_api, f"?created_to={yesterday}") == []
     assert integration_api.get("/api/v1/returns?status=lost").status_code == 400
     assert integration_api.get("/api/v1/returns?created_from=x").status_code == 400
 
@@ -371,3 +383,19 @@ def test_odd_retry_payloads_are_400(api_client_for, shipped_order, payload):
     )
 
     assert response.status_code == 400, response.content
+
+
+def test_the_list_costs_the_same_queries_for_one_or_many_returns(
+    integration_api, shipped_order, django_assert_max_num_queries
+):
+    for sku in ("SKU-A", "SKU-A", "SKU-B"):
+        integration_api.post(
+            "/api/v1/returns",
+            body(shipped_order, one(shipped_order, sku)),
+            format="json",
+        )
+
+    with django_assert_max_num_queries(6):
+        response = integration_api.get("/api/v1/returns")
+
+    assert len(response.json()["results"]) == 3
