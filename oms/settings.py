@@ -7,6 +7,7 @@ Two run modes:
   and beat.
 """
 
+import json
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -21,6 +22,11 @@ def env_bool(name: str, default: bool = False) -> bool:
     if value is None:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_json(name: str, default):
+    value = os.environ.get(name)
+    return json.loads(value) if value else default
 
 
 def env_list(name: str, default: str) -> list[str]:
@@ -218,7 +224,6 @@ OMS_EVENT_FEED_MAX_PAGE = 500
 OMS_IDEMPOTENCY_KEY_TTL_HOURS = int(
     os.environ.get("OMS_IDEMPOTENCY_KEY_TTL_HOURS", "48")
 )
-OMS_EMBEDDED_SCHEDULER_TICK_SECONDS = 5
 
 LOGGING = {
     "version": 1,
@@ -232,13 +237,6 @@ LOGGING = {
 # Payments ---------------------------------------------------------------------------
 # JSON in the environment overrides each mapping, e.g.
 # OMS_CHANNEL_PAYMENT_PROVIDER='{"web": "test", "pos": "test"}'.
-def env_json(name: str, default):
-    import json
-
-    value = os.environ.get(name)
-    return json.loads(value) if value else default
-
-
 OMS_CURRENCIES = env_json(
     "OMS_CURRENCIES",
     {"USD": 2, "EUR": 2, "GBP": 2, "JPY": 0, "CHF": 2, "SEK": 2},
