@@ -299,6 +299,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--short", action="store_true", help="a CI-sized run")
     parser.add_argument("--runs", type=int, default=3)
+    # On 2 cores, 4 sync workers did better than gthread (2x4, 4x2) relative to
+    # the floor; 2 and 3 sync workers were within the noise of 4.
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument(
         "--threads", type=int, default=1, help="threads per worker (>1: gthread)"
