@@ -25,6 +25,8 @@ def order_list(*, filters: Mapping | None = None) -> QuerySet[Order]:
 
 def order_get(*, number: str) -> Order:
     """One order with its channel, pickup location and lines."""
+    if "\x00" in number:  # PostgreSQL text cannot hold NUL: no such order
+        raise NotFound("No such order.", code="order_not_found")
     order = (
         Order.objects.select_related("channel", "pickup_location")
         .prefetch_related(

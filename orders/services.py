@@ -259,14 +259,12 @@ def _route_pickup(order: Order) -> None:
 
 
 def pos_complete(*, order: Order, lines: list[OrderLine], account) -> Order:
-    """A POS sale is paid and handed over at the till: capture it all, take the
-    units from the store's stock and complete the order (`order.completed`)."""
-    payment_capture(
-        account=account,
-        amount=order.total,
-        idempotency_key=f"order-{order.pk}-pos-capture",
-        reference=order.number,
-    )
+    """A POS sale is paid and handed over at the till: take the units from the
+    store's stock, capture it all and complete the order (`order.completed`).
+
+    Stock first, money last: a sale the store cannot supply fails before anything is
+    captured, and a capture the gateway refuses rolls the stock movement back. A
+    capture that only timed out stays pending and is retried by payments."""
     for line in lines:
         stock_ship_unreserved(
             location=order.pickup_location,
@@ -275,6 +273,14 @@ def pos_complete(*, order: Order, lines: list[OrderLine], account) -> Order:
             reference=order.number,
         )
         line.quantity_fulfilled, line.quantity_open = line.quantity, 0
+    capture = payment_capture(
+        account=account,
+        amount=order.total,
+        idempotency_key=f"order-{order.pk}-pos-capture",
+        reference=order.number,
+    )
+    if capture.status == capture.Status.FAILED:
+        raise PaymentDeclined(f"The payment could not be captured: {capture.error}")
     OrderLine.objects.bulk_update(lines, ["quantity_fulfilled", "quantity_open"])
     apply_transition(order, "complete", reason="Point-of-sale order handed over.")
     order.save(update_fields=["status", "queue", "updated_at"])

@@ -209,3 +209,9 @@ def test_a_failed_reauthorization_puts_the_order_on_hold(opened_order):
     order.refresh_from_db()
     assert (order.status, order.queue) == ("on_hold", "")
     assert "Re-authorization" in order.hold_reasons[0]
+
+
+def test_a_number_with_a_nul_byte_is_simply_not_found(api_client_for):
+    response = api_client_for("csr").get("/api/v1/orders/OMS%00")
+    assert response.status_code == 404
+    assert response.json()["type"] == "order_not_found"
