@@ -33,10 +33,10 @@ from inventory.models import (
     StockSync,
     TransferOrder,
 )
-from inventory.params import text_param
 from oms.api.permissions import roles_allowed
 from oms.api.schema import ERROR_RESPONSES
 from oms.errors import ApplicationError, PermissionDenied
+from oms.params import text_param
 from oms.roles import Role
 from oms.services.transitions import allowed_transitions
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import NamedTuple
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
@@ -522,30 +522,58 @@ def location_unassign_staff(*, user, location: Location) -> None:
 # Products and locations ---------------------------------------------------------------
 
 
+def _insert_new(model, *, key: str, conflict: Conflict, **fields):
+    """Insert a row whose `key` field must be new, else raise `conflict`.
+
+    The exists() check answers the common case; a concurrent insert of the same
+    key is caught by the unique index inside a savepoint (so a caller's
+    transaction survives) and answered with the same `conflict`.
+    """
+    lookup = {key: fields[key]}
+    if model.objects.filter(**lookup).exists():
+        raise conflict
+    try:
+        with transaction.atomic():
+            return model.objects.create(**fields)
+    except IntegrityError:
+        if model.objects.filter(**lookup).exists():
+            raise conflict from None
+        raise
+
+
 def product_create(
     *, sku: str, name: str, barcode: str = "", active: bool = True, attributes=None
 ) -> Product:
     sku = sku.strip()
-    if Product.objects.filter(sku=sku).exists():
-        raise Conflict(
+    return _insert_new(
+        Product,
+        key="sku",
+        conflict=Conflict(
             f"A product with SKU {sku} exists.",
             code="duplicate_sku",
             field_errors={"sku": ["Already exists."]},
-        )
-    return Product.objects.create(
-        sku=sku, name=name, barcode=barcode, active=active, attributes=attributes or {}
+        ),
+        sku=sku,
+        name=name,
+        barcode=barcode,
+        active=active,
+        attributes=attributes or {},
     )
 
 
 def location_create(*, code: str, **fields) -> Location:
     code = code.strip()
-    if Location.objects.filter(code=code).exists():
-        raise Conflict(
+    return _insert_new(
+        Location,
+        key="code",
+        conflict=Conflict(
             f"A location with code {code} exists.",
             code="duplicate_location",
             field_errors={"code": ["Already exists."]},
-        )
-    return Location.objects.create(code=code, **fields)
+        ),
+        code=code,
+        **fields,
+    )
 
 
 # Adjustments --------------------------------------------------------------------------

@@ -16,9 +16,9 @@ from inventory.forms import (
     TransferOrderForm,
 )
 from inventory.models import Asn, CycleCount, Location, Receipt, TransferOrder
-from inventory.params import text_param
 from oms.backoffice.access import RoleRequiredMixin, run_action
 from oms.errors import ApplicationError, PermissionDenied
+from oms.params import int_param, text_param
 from oms.roles import Role, has_role
 from oms.selectors import entity_timeline
 from oms.services.events import entity_type_of
@@ -43,13 +43,6 @@ class ListPageMixin:
         params.pop("page", None)
         context["query"] = params.urlencode()
         return context
-
-
-def _quantity(value: str) -> int | None:
-    value = (value or "").strip()
-    if not (value.isascii() and value.isdigit()) or int(value) > services.MAX_UNITS:
-        return None
-    return int(value)
 
 
 def _guarded(request, location: Location, action):
@@ -233,7 +226,11 @@ class TransferOrderReceiveView(RoleRequiredMixin, View):
         items = [
             services.ItemQuantity(line.product, units)
             for line in transfer_order.lines.select_related("product")
-            if (units := _quantity(request.POST.get(f"receive-{line.pk}")))
+            if (
+                units := int_param(
+                    request.POST.get(f"receive-{line.pk}"), maximum=services.MAX_UNITS
+                )
+            )
         ]
         return run_action(
             request,
@@ -330,7 +327,11 @@ class AsnReceiveView(RoleRequiredMixin, View):
         items = [
             services.ItemQuantity(line.product, units)
             for line in asn.lines.select_related("product")
-            if (units := _quantity(request.POST.get(f"receive-{line.pk}")))
+            if (
+                units := int_param(
+                    request.POST.get(f"receive-{line.pk}"), maximum=services.MAX_UNITS
+                )
+            )
         ]
         return run_action(
             request,
@@ -499,7 +500,9 @@ class CycleCountSubmitView(RoleRequiredMixin, View):
         )
         counts = {}
         for line in cycle_count.lines.all():
-            units = _quantity(request.POST.get(f"count-{line.pk}"))
+            units = int_param(
+                request.POST.get(f"count-{line.pk}"), maximum=services.MAX_UNITS
+            )
             if units is not None:
                 counts[line.product_id] = units
         return run_action(

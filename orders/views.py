@@ -3,6 +3,7 @@ and the order page with the actions its state allows now. Same services as the A
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views import View
@@ -10,7 +11,8 @@ from django.views.generic import TemplateView
 from django_fsm import TransitionNotAllowed
 
 from oms.backoffice.access import RoleRequiredMixin, run_action
-from oms.errors import ApplicationError
+from oms.errors import ApplicationError, NotFound
+from oms.params import int_param
 from oms.roles import Role
 from oms.services.transitions import allowed_transitions
 from orders import selectors, services
@@ -28,13 +30,19 @@ def _order_url(order: Order) -> str:
     return reverse("orders:order-detail", args=[order.number])
 
 
+def _order_or_404(number: str) -> Order:
+    try:
+        return selectors.order_get(number=number)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+
+
 def _quantities(post, order: Order) -> dict[int, int]:
     """`qty-<line id>` fields of a posted form; blanks and zeros are ignored."""
     quantities = {}
     for line in order.lines.all():
-        raw = (post.get(f"qty-{line.pk}") or "").strip()
-        if raw.isdigit() and int(raw) > 0:
-            quantities[line.pk] = int(raw)
+        if count := int_param(post.get(f"qty-{line.pk}")):
+            quantities[line.pk] = count
     return quantities
 
 
@@ -105,7 +113,7 @@ class OrderDetailView(RoleRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        order = selectors.order_get(number=self.kwargs["number"])
+        order = _order_or_404(self.kwargs["number"])
         lines = list(order.lines.all())
         allowed = set(allowed_transitions(order))
         cancellable = "cancel" in allowed and any(
@@ -139,7 +147,7 @@ class OrderEditView(RoleRequiredMixin, View):
     template_name = "orders/order_edit.html"
 
     def get(self, request, number: str):
-        order = selectors.order_get(number=number)
+        order = _order_or_404(number)
         return render(
             request,
             self.template_name,
@@ -147,7 +155,7 @@ class OrderEditView(RoleRequiredMixin, View):
         )
 
     def post(self, request, number: str):
-        order = selectors.order_get(number=number)
+        order = _order_or_404(number)
         form = OrderEditForm(request.POST, instance=Order.objects.get(pk=order.pk))
         if not form.is_valid():
             return render(request, self.template_name, {"order": order, "form": form})
@@ -164,7 +172,7 @@ class OrderApproveView(RoleRequiredMixin, View):
     allowed_roles = ORDER_ROLES
 
     def post(self, request, number: str):
-        order = selectors.order_get(number=number)
+        order = _order_or_404(number)
         comment = request.POST.get("comment", "")
         return run_action(
             request,
@@ -180,7 +188,7 @@ class OrderCancelView(RoleRequiredMixin, View):
     allowed_roles = ORDER_ROLES
 
     def post(self, request, number: str):
-        order = selectors.order_get(number=number)
+        order = _order_or_404(number)
         reason = request.POST.get("reason", "").strip()
         if not reason:
             messages.error(request, "Give a reason for the cancellation.")
@@ -202,7 +210,7 @@ class OrderCancelItemsView(RoleRequiredMixin, View):
     allowed_roles = ORDER_ROLES
 
     def post(self, request, number: str):
-        order = selectors.order_get(number=number)
+        order = _order_or_404(number)
         quantities = _quantities(request.POST, order)
         reason = request.POST.get("reason", "").strip()
         lines = {line.pk: line for line in order.lines.all()}
@@ -251,7 +259,7 @@ class OrderSwapView(RoleRequiredMixin, View):
     allowed_roles = ORDER_ROLES
 
     def post(self, request, number: str):
-        order = selectors.order_get(number=number)
+        order = _order_or_404(number)
         form = SwapForm(request.POST, order=order)
         if not form.is_valid():
             for field, errs in form.errors.items():

@@ -160,3 +160,40 @@ def test_bulk_approve_approves_the_held_orders_and_says_which_were_refused(
     assert opened.number in done
     held.refresh_from_db()
     assert held.status == "opened"
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("get", ""),
+        ("get", "edit/"),
+        ("post", "edit/"),
+        ("post", "approve/"),
+        ("post", "cancel/"),
+        ("post", "cancel-items/"),
+        ("post", "swap/"),
+    ],
+)
+def test_every_order_page_says_not_found_for_an_unknown_order(csr_page, method, path):
+    response = getattr(csr_page, method)(f"/backoffice/orders/NO-SUCH-ORDER/{path}")
+
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("quantity", ["²", "9" * 30, "-1", "abc"])
+def test_cancelling_items_with_a_quantity_that_is_no_number_asks_again(
+    csr_page, opened_order, quantity
+):
+    order = opened_order()
+    line_a = order.lines.get(sku="SKU-A")
+
+    response = csr_page.post(
+        f"/backoffice/orders/{order.number}/cancel-items/",
+        {f"qty-{line_a.pk}": quantity, "reason": "Damaged"},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert "Choose quantities to cancel and give a reason." in response.content.decode()
+    line_a.refresh_from_db()
+    assert line_a.quantity_cancelled == 0
