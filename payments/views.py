@@ -5,11 +5,10 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import TemplateView
 
-from oms.backoffice.access import RoleRequiredMixin, run_action
+from oms.backoffice.access import RoleRequiredMixin, run_action, safe_next_url
 from oms.roles import Role
 from payments import selectors, services
 from payments.models import PaymentTransaction
@@ -56,13 +55,10 @@ class TransactionRetryView(RoleRequiredMixin, View):
 
     def post(self, request, pk: int):
         transaction = get_object_or_404(PaymentTransaction, pk=pk)
-        next_url = request.POST.get("next", "")
-        if not url_has_allowed_host_and_scheme(
-            next_url,
-            allowed_hosts={request.get_host()},
-            require_https=request.is_secure(),
-        ):
-            next_url = reverse("payments:account-detail", args=[transaction.account_id])
+        next_url = safe_next_url(
+            request,
+            default=reverse("payments:account-detail", args=[transaction.account_id]),
+        )
         return run_action(
             request,
             lambda: services.payment_transaction_retry(

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import AccessMixin
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
+from django.utils.http import url_has_allowed_host_and_scheme
 from django_fsm import TransitionNotAllowed
 
 from oms.errors import ApplicationError
@@ -38,3 +39,14 @@ def run_action(request, action, *, success: str, redirect_to: str):
     else:
         messages.success(request, success)
     return redirect(redirect_to)
+
+
+def safe_next_url(request, *, default: str) -> str:
+    """The posted `next` page to return to, if it is on this site; else `default`.
+    Never an open redirect to another host."""
+    next_url = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return next_url
+    return default

@@ -7,10 +7,11 @@ from django.views import View
 from django.views.generic import FormView, TemplateView
 
 from oms import selectors
-from oms.backoffice.access import RoleRequiredMixin, run_action
+from oms.backoffice.access import RoleRequiredMixin, run_action, safe_next_url
 from oms.backoffice.dashboard import attention_counters
 from oms.backoffice.forms import LoginForm, WebhookSubscriptionForm
 from oms.models import WebhookDelivery, WebhookSubscription
+from oms.params import int_param, text_param
 from oms.roles import STAFF_ROLES, user_roles
 from oms.services import webhooks
 
@@ -91,13 +92,10 @@ class DeliveryListView(RoleRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        status = self.request.GET.get("status") or None
+        status = text_param(self.request.GET, "status") or None
         subscription = self.request.GET.get("subscription")
         queryset = selectors.delivery_list(
-            subscription_id=int(subscription)
-            if subscription and subscription.isdigit()
-            else None,
-            status=status,
+            subscription_id=int_param(subscription), status=status
         )
         context["page"] = Paginator(queryset, 50).get_page(self.request.GET.get("page"))
         context["statuses"] = WebhookDelivery.Status.choices
@@ -114,8 +112,9 @@ class DeliveryRedeliverView(RoleRequiredMixin, View):
             request,
             lambda: webhooks.delivery_redeliver(delivery=delivery),
             success=f"Delivery #{delivery.pk} queued again.",
-            redirect_to=request.POST.get("next")
-            or reverse("backoffice:webhook-deliveries"),
+            redirect_to=safe_next_url(
+                request, default=reverse("backoffice:webhook-deliveries")
+            ),
         )
 
 
@@ -124,10 +123,11 @@ class EventListView(RoleRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        name = self.request.GET.get("name", "")
-        after = self.request.GET.get("after", "0")
+        name = text_param(self.request.GET, "name")
         context["events"] = selectors.event_feed(
-            after=int(after) if after.isdigit() else 0, name_pattern=name, limit=100
+            after=int_param(self.request.GET.get("after")) or 0,
+            name_pattern=name,
+            limit=100,
         )
         context["name"] = name
         return context
