@@ -15,6 +15,7 @@ from django.views.generic import TemplateView
 
 from oms.backoffice.access import RoleRequiredMixin, run_action
 from oms.errors import ApplicationError
+from oms.params import int_param
 from oms.roles import Role
 from oms.services.transitions import allowed_transitions
 from orders.models import Order
@@ -124,9 +125,12 @@ class RunStartView(RoleRequiredMixin, View):
     allowed_roles = CSR
 
     def post(self, request):
-        rule_set = RoutingRuleSet.objects.filter(
-            pk=request.POST.get("rule_set")
-        ).first()
+        rule_set_id = int_param(request.POST.get("rule_set"))
+        rule_set = (
+            RoutingRuleSet.objects.filter(pk=rule_set_id).first()
+            if rule_set_id is not None
+            else None
+        )
         if rule_set is None:
             messages.error(request, "Choose a rule set.")
             return redirect("fulfillment:run-list")
@@ -420,9 +424,8 @@ class RequestActionView(RoleRequiredMixin, View):
         elif action == "reject":
             quantities = {}
             for line in fulfillment_request.lines.all():
-                raw = (request.POST.get(f"reject-{line.order_line_id}") or "").strip()
-                if raw.isdigit() and int(raw) > 0:
-                    quantities[line.order_line_id] = int(raw)
+                if count := int_param(request.POST.get(f"reject-{line.order_line_id}")):
+                    quantities[line.order_line_id] = count
             if not quantities:
                 messages.error(request, "Choose the items to reject.")
                 return redirect(back)

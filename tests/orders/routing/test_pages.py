@@ -205,3 +205,41 @@ def test_the_pages_a_csr_and_a_store_associate_open(
         == 404
     )
     assert "Queue Brokering" in client.get("/backoffice/").content.decode()
+
+
+@pytest.mark.parametrize("rule_set", ["abc", "²", "9" * 40, "", "999999"])
+def test_starting_a_run_without_a_known_rule_set_says_choose_one(
+    client, make_user, default_rules, rule_set
+):
+    logged_in(client, make_user("csr"))
+
+    response = client.post(
+        reverse("fulfillment:run-start"), {"rule_set": rule_set}, follow=True
+    )
+
+    assert response.status_code == 200
+    assert "Choose a rule set." in response.content.decode()
+    assert not BrokeringRun.objects.exists()
+
+
+@pytest.mark.parametrize("units", ["²", "9" * 40, "abc"])
+def test_rejecting_with_units_that_are_no_number_asks_for_the_items(
+    client, make_user, london_order, stocked, places, run_brokering, units
+):
+    london_order()
+    run_brokering()
+    request = FulfillmentRequest.objects.get()
+    associate = make_user("store_associate")
+    inventory_services.location_assign_staff(user=associate, location=request.location)
+    line = request.lines.first()
+
+    response = logged_in(client, associate).post(
+        reverse("fulfillment:request-action", args=[request.pk, "reject"]),
+        {f"reject-{line.order_line_id}": units, "reason": "Damaged"},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert "Choose the items to reject." in response.content.decode()
+    request.refresh_from_db()
+    assert request.status != "rejected"
