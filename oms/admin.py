@@ -18,8 +18,17 @@ class EventAdmin(admin.ModelAdmin):
 
 @admin.register(WebhookSubscription)
 class WebhookSubscriptionAdmin(admin.ModelAdmin):
-    list_display = ["name", "url", "active"]
+    """Read-only: subscriptions are made and changed through their service (the
+    back-office page or the API), which checks the target and issues the secret."""
+
+    list_display = ["name", "url", "active", "owner"]
     exclude = ["secret"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(WebhookDelivery)

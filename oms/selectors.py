@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from oms.models import Event, StateTransition, WebhookDelivery, WebhookSubscription
+from oms.roles import has_role
 from oms.services.events import pattern_matches
 
 
@@ -30,16 +31,27 @@ def event_feed(
     return matched
 
 
-def subscription_list() -> QuerySet[WebhookSubscription]:
-    return WebhookSubscription.objects.order_by("name", "id")
+def subscription_list(*, user=None) -> QuerySet[WebhookSubscription]:
+    """All subscriptions for an admin (or without a user); an integration's own
+    otherwise."""
+    queryset = WebhookSubscription.objects.order_by("name", "id")
+    if user is not None and not has_role(user):
+        queryset = queryset.filter(owner=user)
+    return queryset
 
 
 def delivery_list(
-    *, subscription_id: int | None = None, status: str | None = None
+    *,
+    subscription_id: int | None = None,
+    status: str | None = None,
+    user=None,
 ) -> QuerySet[WebhookDelivery]:
+    """The delivery log, newest first, of the subscriptions `user` may see."""
     queryset = WebhookDelivery.objects.select_related("event", "subscription").order_by(
         "-id"
     )
+    if user is not None and not has_role(user):
+        queryset = queryset.filter(subscription__owner=user)
     if subscription_id:
         queryset = queryset.filter(subscription_id=subscription_id)
     if status:

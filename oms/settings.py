@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -38,9 +39,14 @@ def env_list(name: str, default: str) -> list[str]:
 
 
 DEBUG = env_bool("DEBUG", False)
-# Without SECRET_KEY (embedded mode on a developer's machine) a key derived from the
-# checkout path keeps sessions stable across restarts; `check --deploy` flags it.
-SECRET_KEY = os.environ.get("SECRET_KEY") or f"django-insecure-embedded-{BASE_DIR}"
+# Without SECRET_KEY, a key derived from the checkout path keeps a developer's sessions
+# stable across restarts; `check --deploy` flags it. Serving any host beyond this
+# machine (ALLOWED_HOSTS set) requires a real one.
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY:
+    if "ALLOWED_HOSTS" in os.environ:
+        raise ImproperlyConfigured("Set SECRET_KEY when ALLOWED_HOSTS is set.")
+    SECRET_KEY = f"django-insecure-embedded-{BASE_DIR}"
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -205,6 +211,11 @@ CELERY_BEAT_SCHEDULE = {
 
 # Events and webhooks ----------------------------------------------------------------
 OMS_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("OMS_WEBHOOK_TIMEOUT_SECONDS", "10"))
+# Webhooks to loopback/private addresses: allowed in embedded mode (a developer's
+# machine), refused in services mode unless switched on.
+OMS_WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool(
+    "OMS_WEBHOOK_ALLOW_PRIVATE_TARGETS", CELERY_EMBEDDED
+)
 # How long a worker holds a delivery while posting it; a killed worker's claim expires.
 OMS_WEBHOOK_CLAIM_SECONDS = int(os.environ.get("OMS_WEBHOOK_CLAIM_SECONDS", "120"))
 # Delay before attempt n+1 (seconds); the sum is a little over 24 hours, then `failed`.

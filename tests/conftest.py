@@ -29,6 +29,12 @@ def eager_celery(request):
     celery_app.conf.task_always_eager = previous
 
 
+@pytest.fixture(autouse=True)
+def local_webhook_receivers(settings):
+    """Tests receive webhooks on 127.0.0.1, which production refuses."""
+    settings.OMS_WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+
+
 @pytest.fixture
 def make_user(db):
     """make_user("csr") → a staff user holding that role."""

@@ -72,6 +72,7 @@ class WorkerProcess:
             **os.environ,
             "DATABASE_URL": test_database_url(),
             "CELERY_QUEUE": celery_app.conf.task_default_queue,
+            "OMS_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
             **extra_env,
         }
         self.env.pop("PYTEST_XDIST_WORKER", None)

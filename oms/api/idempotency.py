@@ -2,8 +2,9 @@
 
 The key is claimed (a unique row) before the view runs, in the same transaction as the
 view's writes: a concurrent request with the same key waits for the first and then
-replays its response; the same key with another body is a 409. Server errors are not
-stored, so they can be retried with the same key.
+replays its response; the same key with another body is a 409. Server errors and
+conflicts (409: "not now", e.g. someone else is changing the order) are not stored, so
+they can be retried with the same key.
 """
 
 import hashlib
@@ -58,6 +59,15 @@ def _stored_answer(owner: str, key: str, request_hash: str) -> HttpResponse | No
     return _replay(record)
 
 
+def _replayable(response) -> bool:
+    """A refusal for now (409) or a server error may succeed on retry: not kept."""
+    return (
+        response.status_code < 500
+        and response.status_code != 409
+        and not (response.streaming)
+    )
+
+
 class IdempotencyMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -85,7 +95,7 @@ class IdempotencyMiddleware:
                     response_content_type="",
                 )
                 response = self.get_response(request)
-                if response.status_code >= 500 or response.streaming:
+                if not _replayable(response):
                     transaction.set_rollback(True)
                     return response
                 record.response_status = response.status_code

@@ -106,6 +106,11 @@ class DeliverySerializer(serializers.ModelSerializer):
         ]
 
 
+def visible_subscription(request, pk: int) -> WebhookSubscription:
+    """404 for a subscription that is not the caller's (admins see all)."""
+    return get_object_or_404(selectors.subscription_list(user=request.user), pk=pk)
+
+
 class WebhookListCreateApi(ListAPIView):
     """List subscriptions; POST creates one and returns its secret, once."""
 
@@ -113,7 +118,7 @@ class WebhookListCreateApi(ListAPIView):
     serializer_class = SubscriptionSerializer
 
     def get_queryset(self):
-        return selectors.subscription_list()
+        return selectors.subscription_list(user=self.request.user)
 
     @extend_schema(
         request=SubscriptionSerializer,
@@ -122,7 +127,9 @@ class WebhookListCreateApi(ListAPIView):
     def post(self, request):
         serializer = SubscriptionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        subscription = webhooks.subscription_create(**serializer.validated_data)
+        subscription = webhooks.subscription_create(
+            **serializer.validated_data, owner=request.user
+        )
         return Response(
             SubscriptionWithSecretSerializer(subscription).data,
             status=status.HTTP_201_CREATED,
@@ -134,16 +141,14 @@ class WebhookDetailApi(APIView):
 
     @extend_schema(responses={200: SubscriptionSerializer, **ERROR_RESPONSES})
     def get(self, request, pk: int):
-        return Response(
-            SubscriptionSerializer(get_object_or_404(WebhookSubscription, pk=pk)).data
-        )
+        return Response(SubscriptionSerializer(visible_subscription(request, pk)).data)
 
     @extend_schema(
         request=SubscriptionSerializer,
         responses={200: SubscriptionSerializer, **ERROR_RESPONSES},
     )
     def patch(self, request, pk: int):
-        subscription = get_object_or_404(WebhookSubscription, pk=pk)
+        subscription = visible_subscription(request, pk)
         serializer = SubscriptionSerializer(
             subscription, data=request.data, partial=True
         )
@@ -155,9 +160,7 @@ class WebhookDetailApi(APIView):
 
     @extend_schema(responses={204: None, **ERROR_RESPONSES})
     def delete(self, request, pk: int):
-        webhooks.subscription_deactivate(
-            subscription=get_object_or_404(WebhookSubscription, pk=pk)
-        )
+        webhooks.subscription_deactivate(subscription=visible_subscription(request, pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -169,7 +172,7 @@ class WebhookRotateSecretApi(APIView):
         responses={200: SubscriptionWithSecretSerializer, **ERROR_RESPONSES},
     )
     def post(self, request, pk: int):
-        subscription = get_object_or_404(WebhookSubscription, pk=pk)
+        subscription = visible_subscription(request, pk)
         webhooks.subscription_rotate_secret(subscription=subscription)
         return Response(SubscriptionWithSecretSerializer(subscription).data)
 
@@ -179,6 +182,14 @@ class DeliveryListApi(ListAPIView):
 
     permission_classes = [IntegrationAdmin]
     serializer_class = DeliverySerializer
+
+    class DeliveryFilterSerializer(serializers.Serializer):
+        subscription = serializers.IntegerField(
+            required=False, min_value=1, max_value=2**63 - 1
+        )
+        status = serializers.ChoiceField(
+            choices=WebhookDelivery.Status.choices, required=False
+        )
 
     @extend_schema(
         parameters=[
@@ -190,12 +201,12 @@ class DeliveryListApi(ListAPIView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        subscription = self.request.query_params.get("subscription")
+        params = self.DeliveryFilterSerializer(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
         return selectors.delivery_list(
-            subscription_id=int(subscription)
-            if subscription and subscription.isdigit()
-            else None,
-            status=self.request.query_params.get("status") or None,
+            subscription_id=params.validated_data.get("subscription"),
+            status=params.validated_data.get("status") or None,
+            user=self.request.user,
         )
 
 
@@ -205,7 +216,9 @@ class DeliveryRedeliverApi(APIView):
     @extend_schema(request=None, responses={202: DeliverySerializer, **ERROR_RESPONSES})
     def post(self, request, pk: int):
         delivery = webhooks.delivery_redeliver(
-            delivery=get_object_or_404(WebhookDelivery, pk=pk)
+            delivery=get_object_or_404(
+                selectors.delivery_list(user=request.user), pk=pk
+            )
         )
         delivery.refresh_from_db()
         return Response(

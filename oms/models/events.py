@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django_fsm import FSMField, FSMModelMixin, transition
 
@@ -50,6 +51,9 @@ class Event(models.Model):
 
 
 class WebhookSubscription(models.Model):
+    """Where to POST which events. An integration sees and manages only the
+    subscriptions it created (`owner`); admins manage all of them."""
+
     name = models.CharField(max_length=100)
     url = models.URLField(max_length=500)
     # Standard Webhooks secret, `whsec_` + base64; shown once at creation and rotation.
@@ -58,6 +62,14 @@ class WebhookSubscription(models.Model):
         default=list, help_text='Event-name patterns such as "order.*" or "*".'
     )
     active = models.BooleanField(default=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="webhook_subscriptions",
+        help_text="The API client's user that created it; empty for admin-made ones.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     secret_rotated_at = models.DateTimeField(null=True, blank=True)
 

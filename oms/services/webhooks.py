@@ -1,9 +1,12 @@
 """Webhook subscriptions and the signed, retried delivery of events to them."""
 
 import base64
+import ipaddress
 import json
 import secrets
+import socket
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -34,15 +37,53 @@ def _validate_patterns(patterns: list[str]) -> list[str]:
     return cleaned
 
 
+def target_refusal(url: str) -> str | None:
+    """Why `url` may not receive webhooks, or None. Addresses inside this network
+    (loopback, private, link-local: databases, caches, cloud metadata) are refused
+    unless `OMS_WEBHOOK_ALLOW_PRIVATE_TARGETS` is set, so a subscription cannot be
+    used to probe them. A name that does not resolve now is checked again at each
+    delivery, which also catches a name re-pointed inside later."""
+    if settings.OMS_WEBHOOK_ALLOW_PRIVATE_TARGETS:
+        return None
+    host = urlsplit(url).hostname or ""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except (socket.gaierror, UnicodeError):
+        return None
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if not ip.is_global:
+            return f"{host} resolves to {ip}, an address inside this network."
+    return None
+
+
+def _validate_target(url: str) -> str:
+    refusal = target_refusal(url)
+    if refusal:
+        raise ApplicationError(
+            "This endpoint may not receive webhooks.",
+            code="webhook_target_not_allowed",
+            field_errors={"url": [refusal]},
+        )
+    return url
+
+
 def subscription_create(
-    *, name: str, url: str, event_patterns: list[str], active: bool = True
+    *,
+    name: str,
+    url: str,
+    event_patterns: list[str],
+    active: bool = True,
+    owner=None,
 ) -> WebhookSubscription:
-    """Create a subscription with a fresh signing secret (shown to the caller once)."""
+    """Create a subscription with a fresh signing secret (shown to the caller once).
+    `owner` is the API client's user when an integration subscribes itself."""
     return WebhookSubscription.objects.create(
         name=name,
-        url=url,
+        url=_validate_target(url),
         event_patterns=_validate_patterns(event_patterns),
         active=active,
+        owner=owner,
         secret=new_webhook_secret(),
     )
 
@@ -53,6 +94,8 @@ def subscription_update(
     """Change name, url, patterns or active; the secret changes only by rotation."""
     if "event_patterns" in fields:
         fields["event_patterns"] = _validate_patterns(fields["event_patterns"])
+    if "url" in fields:
+        fields["url"] = _validate_target(fields["url"])
     for name, value in fields.items():
         setattr(subscription, name, value)
     subscription.save(update_fields=list(fields))
@@ -119,6 +162,9 @@ def delivery_attempt(*, delivery_id: int) -> WebhookDelivery | None:
     delivery = _claim(delivery_id)
     if delivery is None:
         return None
+    refusal = target_refusal(delivery.subscription.url)
+    if refusal:
+        return _record_attempt(delivery_id, None, f"Not sent: {refusal}")
     body, headers = signed_request(delivery)
     status_code, error = None, ""
     try:
