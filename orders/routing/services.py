@@ -244,6 +244,32 @@ def brokering_run_start(
     return run
 
 
+def brokering_run_for_schedule(*, rule_set_id: int) -> BrokeringRun | None:
+    """What beat asks each period: a new run of the rule set, unless it is inactive,
+    a run of it is under way, or nothing waits (no run row then, so the history shows
+    runs that did work). The rule set row is locked while deciding, so two beat ticks
+    or a redelivered message never queue two runs."""
+    brokering_runs_fail_abandoned()
+    with transaction.atomic():
+        rule_set = (
+            RoutingRuleSet.objects.select_for_update()
+            .filter(pk=rule_set_id, active=True)
+            .first()
+        )
+        if rule_set is None:
+            return None
+        waiting = Order.objects.filter(
+            queue__in=rule_set.queues, status__in=ROUTABLE_STATUSES
+        ).exists()
+        under_way = BrokeringRun.objects.filter(
+            rule_set=rule_set,
+            status__in=[BrokeringRun.Status.QUEUED, BrokeringRun.Status.RUNNING],
+        ).exists()
+        if not waiting or under_way:
+            return None
+        return brokering_run_start(rule_set=rule_set, enqueue=False)
+
+
 def brokering_runs_fail_abandoned(*, older_than: timedelta = ABANDONED_AFTER) -> int:
     """Runs queued or running for longer than any run takes (their worker died and
     the message is gone) are marked failed, so the rule set's schedule starts fresh
