@@ -30,7 +30,8 @@ def _order_url(order: Order) -> str:
     return reverse("orders:order-detail", args=[order.number])
 
 
-def _order_or_404(number: str) -> Order:
+def order_or_404(number: str) -> Order:
+    """The order for a page, or the 404 page (other apps' pages use it too)."""
     try:
         return selectors.order_get(number=number)
     except NotFound as exc:
@@ -113,7 +114,7 @@ class OrderDetailView(RoleRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        order = _order_or_404(self.kwargs["number"])
+        order = order_or_404(self.kwargs["number"])
         lines = list(order.lines.all())
         allowed = set(allowed_transitions(order))
         cancellable = "cancel" in allowed and any(
@@ -147,7 +148,7 @@ class OrderEditView(RoleRequiredMixin, View):
     template_name = "orders/order_edit.html"
 
     def get(self, request, number: str):
-        order = _order_or_404(number)
+        order = order_or_404(number)
         return render(
             request,
             self.template_name,
@@ -155,7 +156,7 @@ class OrderEditView(RoleRequiredMixin, View):
         )
 
     def post(self, request, number: str):
-        order = _order_or_404(number)
+        order = order_or_404(number)
         form = OrderEditForm(request.POST, instance=Order.objects.get(pk=order.pk))
         if not form.is_valid():
             return render(request, self.template_name, {"order": order, "form": form})
@@ -172,7 +173,7 @@ class OrderApproveView(RoleRequiredMixin, View):
     allowed_roles = ORDER_ROLES
 
     def post(self, request, number: str):
-        order = _order_or_404(number)
+        order = order_or_404(number)
         comment = request.POST.get("comment", "")
         return run_action(
             request,
@@ -188,7 +189,7 @@ class OrderCancelView(RoleRequiredMixin, View):
     allowed_roles = ORDER_ROLES
 
     def post(self, request, number: str):
-        order = _order_or_404(number)
+        order = order_or_404(number)
         reason = request.POST.get("reason", "").strip()
         if not reason:
             messages.error(request, "Give a reason for the cancellation.")
@@ -210,7 +211,7 @@ class OrderCancelItemsView(RoleRequiredMixin, View):
     allowed_roles = ORDER_ROLES
 
     def post(self, request, number: str):
-        order = _order_or_404(number)
+        order = order_or_404(number)
         quantities = _quantities(request.POST, order)
         reason = request.POST.get("reason", "").strip()
         lines = {line.pk: line for line in order.lines.all()}
@@ -259,7 +260,7 @@ class OrderSwapView(RoleRequiredMixin, View):
     allowed_roles = ORDER_ROLES
 
     def post(self, request, number: str):
-        order = _order_or_404(number)
+        order = order_or_404(number)
         form = SwapForm(request.POST, order=order)
         if not form.is_valid():
             for field, errs in form.errors.items():

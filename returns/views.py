@@ -13,10 +13,13 @@ from inventory.models import Location
 from inventory.selectors import locations_for_user
 from oms.backoffice.access import RoleRequiredMixin, run_action
 from oms.errors import ApplicationError, NotFound
+from oms.params import text_param
 from oms.roles import Role, has_role
 from oms.selectors import entity_timeline
 from orders.selectors import order_get
+from orders.views import order_or_404
 from returns import selectors, services
+from returns.api import ReturnFilterSerializer, ReturnRetrySerializer
 from returns.forms import ReturnItemsForm
 from returns.models import ReturnReason, ReturnStatus
 
@@ -30,13 +33,32 @@ class ReturnListView(RoleRequiredMixin, TemplateView):
     allowed_roles = RETURN_ROLES
 
     def get(self, request, *args, **kwargs):
-        if number := request.GET.get("return_order", "").strip():
-            return redirect("returns:return-create", number=number)
+        if number := text_param(request.GET, "return_order"):
+            try:
+                order = order_get(number=number)
+            except NotFound:
+                messages.error(request, f"No order {number}.")
+            else:
+                return redirect("returns:return-create", number=order.number)
         return super().get(request, *args, **kwargs)
+
+    def _valid_filters(self, filters: dict[str, str]) -> dict[str, str] | None:
+        """The filters checked as the API checks them; None (and a message per
+        field) when one is invalid, so the page lists nothing rather than all."""
+        serializer = ReturnFilterSerializer(
+            data={key: value for key, value in filters.items() if value}
+        )
+        if serializer.is_valid():
+            return {key: str(value) for key, value in serializer.validated_data.items()}
+        for field, errors in serializer.errors.items():
+            label = field.replace("_", " ").capitalize()
+            messages.error(self.request, f"{label}: {' '.join(errors)}")
+        return None
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        filters = {key: self.request.GET.get(key, "") for key in FILTERS}
+        filters = {key: text_param(self.request.GET, key) for key in FILTERS}
+        valid = self._valid_filters(filters)
         user = self.request.user
         locations = (
             Location.objects.all()
@@ -44,7 +66,9 @@ class ReturnListView(RoleRequiredMixin, TemplateView):
             else locations_for_user(user=user)
         )
         context.update(
-            returns=selectors.return_list(user=user, filters=filters)[:100],
+            returns=selectors.return_list(user=user, filters=valid)[:100]
+            if valid is not None
+            else [],
             filters=filters,
             statuses=ReturnStatus.choices,
             reasons=ReturnReason.choices,
@@ -61,19 +85,13 @@ class ReturnCreateView(RoleRequiredMixin, View):
     template_name = "returns/return_create.html"
     allowed_roles = RETURN_ROLES
 
-    def _order(self, number: str):
-        try:
-            return order_get(number=number)
-        except NotFound as exc:
-            raise Http404(exc.message) from exc
-
     def get(self, request, number: str):
-        order = self._order(number)
+        order = order_or_404(number)
         form = ReturnItemsForm(order=order, user=request.user)
         return render(request, self.template_name, {"order": order, "form": form})
 
     def post(self, request, number: str):
-        order = self._order(number)
+        order = order_or_404(number)
         form = ReturnItemsForm(request.POST, order=order, user=request.user)
         context = {"order": order, "form": form}
         if form.is_valid():
@@ -138,16 +156,22 @@ class ReturnRetryView(RoleRequiredMixin, View):
             ret = selectors.return_get(user=request.user, return_id=pk)
         except NotFound as exc:
             raise Http404(exc.message) from exc
-        raw_days = request.POST.get("window_extension_days", "").strip() or "0"
-        days = int(raw_days) if raw_days.isdigit() else -1
+        back = reverse("returns:return-detail", args=[pk])
+        correction = ReturnRetrySerializer(
+            data={
+                "window_extension_days": request.POST.get("window_extension_days") or 0,
+                "comment": text_param(request.POST, "comment"),
+            }
+        )
+        if not correction.is_valid():
+            for errors in correction.errors.values():
+                messages.error(request, " ".join(errors))
+            return redirect(back)
         return run_action(
             request,
             lambda: services.return_retry(
-                return_request=ret,
-                actor=request.user,
-                window_extension_days=days,
-                comment=request.POST.get("comment", ""),
+                return_request=ret, actor=request.user, **correction.validated_data
             ),
             success=f"Return {ret.rma_number} checked again; see the result below.",
-            redirect_to=reverse("returns:return-detail", args=[pk]),
+            redirect_to=back,
         )

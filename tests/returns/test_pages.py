@@ -165,3 +165,76 @@ def test_the_dashboard_counts_failed_returns(csr_client, ship_order, places):
 
     assert "Returns that failed their checks" in page
     assert "/backoffice/returns/?status=failed" in page
+
+
+@pytest.mark.parametrize(
+    "number, shown", [("a/b", "a/b"), ("OMS-NOPE", "OMS-NOPE"), ("OMS\x00-1", "OMS-1")]
+)
+def test_return_items_of_an_unknown_order_says_there_is_none(csr_client, number, shown):
+    response = csr_client.get("/backoffice/returns/", {"return_order": number})
+
+    assert response.status_code == 200
+    assert f"No order {shown}." in response.content.decode()
+
+
+def test_return_items_of_a_known_order_opens_its_return_form(csr_client, shipped_order):
+    response = csr_client.get(
+        "/backoffice/returns/", {"return_order": f" {shipped_order.number} "}
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == f"/backoffice/returns/new/{shipped_order.number}/"
+
+
+def test_the_list_says_which_filter_is_wrong_and_lists_nothing(
+    csr_client, shipped_order, places
+):
+    csr_client.post(
+        f"/backoffice/returns/new/{shipped_order.number}/",
+        {**form_data(shipped_order, places["near"], SKU_B=1), "confirm": "yes"},
+    )
+    ret = Return.objects.get()
+
+    nul = csr_client.get("/backoffice/returns/", {"order": "\x00", "location": "\x00"})
+    bad_date = csr_client.get("/backoffice/returns/", {"created_from": "yesterday"})
+    too_long = csr_client.get("/backoffice/returns/", {"order": "9" * 40})
+
+    assert nul.status_code == 200 and ret.rma_number in nul.content.decode()
+    assert bad_date.status_code == 200
+    assert "Created from: Date has wrong format." in bad_date.content.decode()
+    assert ret.rma_number not in bad_date.content.decode()
+    assert "Order: Ensure this field has no more than 32 characters." in (
+        too_long.content.decode()
+    )
+
+
+@pytest.mark.parametrize(
+    "days, message",
+    [
+        ("²", "A valid integer is required."),
+        ("9" * 40, "Ensure this value is less than or equal to 365."),
+        ("-1", "Ensure this value is greater than or equal to 0."),
+        ("400", "Ensure this value is less than or equal to 365."),
+    ],
+)
+def test_retrying_with_extension_days_that_are_no_valid_number_says_so(
+    csr_client, ship_order, places, days, message
+):
+    channel_create(code="strict", name="Strict", return_window_days=0)
+    order = ship_order(channel="strict")
+    csr_client.post(
+        f"/backoffice/returns/new/{order.number}/",
+        {**form_data(order, places["near"], SKU_B=1), "confirm": "yes"},
+    )
+    ret = Return.objects.get()
+
+    response = csr_client.post(
+        f"/backoffice/returns/{ret.pk}/retry/",
+        {"window_extension_days": days, "comment": "Parcel lost"},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    ret.refresh_from_db()
+    assert (ret.status, ret.window_extension_days) == ("failed", 0)
