@@ -79,14 +79,14 @@ def record_events(events: list[tuple[str, models.Model, dict[str, Any]]]) -> Non
 
 def _dispatch_after_commit() -> None:
     """One dispatch per transaction, however many events it records: a batch import
-    of 500 orders publishes one message, not a thousand. A dispatch registered in
-    an enclosing savepoint survives every rollback this event could suffer, so it is
-    reused; one registered in a sibling savepoint that rolled back is gone already."""
+    of 500 orders publishes one message, not a thousand. Django drops the callbacks of
+    a savepoint that rolls back, so a dispatch still pending in the transaction will
+    run whenever this event commits."""
     connection = transaction.get_connection()
-    current = set(connection.savepoint_ids)
-    for savepoint_ids, callback, _robust in connection.run_on_commit:
-        if callback is _enqueue_dispatch and set(savepoint_ids) <= current:
-            return
+    if any(
+        callback is _enqueue_dispatch for _, callback, _ in connection.run_on_commit
+    ):
+        return
     transaction.on_commit(_enqueue_dispatch)
 
 

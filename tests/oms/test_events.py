@@ -99,3 +99,17 @@ def test_a_rolled_back_savepoint_does_not_take_the_dispatch_with_it(
             record_event("order.created", user, {"n": 2})
     assert dispatch_callbacks(captured) == 1
     assert Event.objects.filter(payload={"n": 2}).exists()
+
+
+def test_events_in_released_savepoints_share_one_dispatch(
+    django_user_model, django_capture_on_commit_callbacks
+):
+    user = django_user_model.objects.create(username="u")
+    with django_capture_on_commit_callbacks() as captured:
+        with transaction.atomic():
+            for n in range(3):  # e.g. one savepoint per imported order
+                with transaction.atomic():
+                    with transaction.atomic(savepoint=False):
+                        record_event("order.created", user, {"n": n})
+            record_event("order.imported", user, {})
+    assert dispatch_callbacks(captured) == 1
