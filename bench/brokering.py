@@ -33,6 +33,11 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.core.management import call_command  # noqa: E402
+
+# A fresh database works too: the schema is brought up to date first.
+call_command("migrate", verbosity=0)
+
 from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 

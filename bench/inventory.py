@@ -37,6 +37,11 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.core.management import call_command  # noqa: E402
+
+# A fresh database works too: the schema is brought up to date first.
+call_command("migrate", verbosity=0)
+
 from django.db import connection, connections  # noqa: E402
 
 from inventory import selectors, services  # noqa: E402
