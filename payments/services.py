@@ -620,6 +620,44 @@ def payment_authorize(
     return txn
 
 
+def _move_authorized_money(
+    *,
+    account: PaymentAccount,
+    kind: str,
+    amount: Decimal,
+    idempotency_key: str,
+    reference: str = "",
+    reason: str = "",
+) -> PaymentTransaction:
+    """Capture or void: both draw on the uncaptured authorization, under the account
+    lock, replaying a known idempotency key instead of moving money twice."""
+    _require_text(
+        PaymentTransaction,
+        idempotency_key=idempotency_key,
+        reference=reference,
+        optional=("reference",),
+    )
+    amount = money.require_positive_amount(amount, account.currency)
+    with transaction.atomic():
+        locked = _lock_account(account.pk)
+        txn = _replayed(
+            account=locked, idempotency_key=idempotency_key, kind=kind, amount=amount
+        )
+        if txn is None:
+            _require_capturable(locked, amount, kind)
+            txn = _new_transaction(
+                account=locked,
+                kind=kind,
+                amount=amount,
+                idempotency_key=idempotency_key,
+                reference=reference,
+                reason=reason,
+            )
+            _attempt(account=locked, txn=txn)
+        _refresh(account, locked)
+    return txn
+
+
 def payment_capture(
     *,
     account: PaymentAccount,
@@ -634,33 +672,13 @@ def payment_capture(
     a transient failure returns the transaction `pending`, retried by the sweep; a
     permanent one returns it `failed` (visible, retryable by hand). Locks the account.
     """
-    _require_text(
-        PaymentTransaction,
+    return _move_authorized_money(
+        account=account,
+        kind=Kind.CAPTURE,
+        amount=amount,
         idempotency_key=idempotency_key,
         reference=reference,
-        optional=("reference",),
     )
-    amount = money.require_positive_amount(amount, account.currency)
-    with transaction.atomic():
-        locked = _lock_account(account.pk)
-        txn = _replayed(
-            account=locked,
-            idempotency_key=idempotency_key,
-            kind=Kind.CAPTURE,
-            amount=amount,
-        )
-        if txn is None:
-            _require_capturable(locked, amount, "capture")
-            txn = _new_transaction(
-                account=locked,
-                kind=Kind.CAPTURE,
-                amount=amount,
-                idempotency_key=idempotency_key,
-                reference=reference,
-            )
-            _attempt(account=locked, txn=txn)
-        _refresh(account, locked)
-    return txn
 
 
 def payment_void(
@@ -675,28 +693,13 @@ def payment_void(
     Voiding everything left before any capture makes the account `voided`; voiding
     the rest after a partial capture makes it `captured`. Locks the account.
     """
-    _require_text(PaymentTransaction, idempotency_key=idempotency_key)
-    amount = money.require_positive_amount(amount, account.currency)
-    with transaction.atomic():
-        locked = _lock_account(account.pk)
-        txn = _replayed(
-            account=locked,
-            idempotency_key=idempotency_key,
-            kind=Kind.VOID,
-            amount=amount,
-        )
-        if txn is None:
-            _require_capturable(locked, amount, "void")
-            txn = _new_transaction(
-                account=locked,
-                kind=Kind.VOID,
-                amount=amount,
-                idempotency_key=idempotency_key,
-                reason=reason,
-            )
-            _attempt(account=locked, txn=txn)
-        _refresh(account, locked)
-    return txn
+    return _move_authorized_money(
+        account=account,
+        kind=Kind.VOID,
+        amount=amount,
+        idempotency_key=idempotency_key,
+        reason=reason,
+    )
 
 
 def payment_refund(
