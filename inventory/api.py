@@ -33,7 +33,7 @@ from inventory.models import (
     StockSync,
     TransferOrder,
 )
-from oms.api.permissions import roles_allowed
+from oms.api.permissions import roles_allowed, roles_by_method
 from oms.api.schema import ERROR_RESPONSES
 from oms.errors import ApplicationError, PermissionDenied
 from oms.params import text_param
@@ -199,9 +199,7 @@ class ProductListCreateApi(ListAPIView):
     serializer_class = ProductSerializer
     filterset_class = ProductFilter
 
-    def get_permissions(self):
-        roles = MANAGER_ROLES if self.request.method == "POST" else READ_ROLES
-        return [roles_allowed(*roles)()]
+    permission_classes = [roles_by_method(read=READ_ROLES, write=MANAGER_ROLES)]
 
     def get_queryset(self):
         return selectors.product_list()
@@ -237,9 +235,7 @@ class LocationListCreateApi(ListAPIView):
     serializer_class = LocationSerializer
     filterset_class = LocationFilter
 
-    def get_permissions(self):
-        roles = MANAGER_ROLES if self.request.method == "POST" else READ_ROLES
-        return [roles_allowed(*roles)()]
+    permission_classes = [roles_by_method(read=READ_ROLES, write=MANAGER_ROLES)]
 
     def get_queryset(self):
         return selectors.location_list()
@@ -360,9 +356,7 @@ class ReceiptListCreateApi(ListAPIView):
     serializer_class = ReceiptSerializer
     filter_backends: list = []
 
-    def get_permissions(self):
-        roles = STAFF_ROLES if self.request.method == "POST" else READ_ROLES
-        return [roles_allowed(*roles)()]
+    permission_classes = [roles_by_method(read=READ_ROLES, write=STAFF_ROLES)]
 
     def get_queryset(self):
         return selectors.receipt_list()
@@ -440,9 +434,7 @@ class AsnListCreateApi(ListAPIView):
     serializer_class = AsnSerializer
     filter_backends: list = []
 
-    def get_permissions(self):
-        roles = MANAGER_ROLES if self.request.method == "POST" else READ_ROLES
-        return [roles_allowed(*roles)()]
+    permission_classes = [roles_by_method(read=READ_ROLES, write=MANAGER_ROLES)]
 
     @extend_schema(
         parameters=[
@@ -588,9 +580,7 @@ class TransferOrderListCreateApi(ListAPIView):
     serializer_class = TransferOrderSerializer
     filter_backends: list = []
 
-    def get_permissions(self):
-        roles = STAFF_ROLES if self.request.method == "POST" else READ_ROLES
-        return [roles_allowed(*roles)()]
+    permission_classes = [roles_by_method(read=READ_ROLES, write=STAFF_ROLES)]
 
     @extend_schema(
         parameters=[
@@ -759,9 +749,7 @@ class AdjustmentListCreateApi(ListAPIView):
     serializer_class = LedgerSerializer
     filter_backends: list = []
 
-    def get_permissions(self):
-        roles = STAFF_ROLES if self.request.method == "POST" else READ_ROLES
-        return [roles_allowed(*roles)()]
+    permission_classes = [roles_by_method(read=READ_ROLES, write=STAFF_ROLES)]
 
     def get_queryset(self):
         return selectors.ledger_list(type=InventoryTransaction.Type.ADJUSTMENT)
@@ -851,9 +839,7 @@ class CycleCountListCreateApi(ListAPIView):
     serializer_class = CycleCountSerializer
     filter_backends: list = []
 
-    def get_permissions(self):
-        roles = STAFF_ROLES if self.request.method == "POST" else READ_ROLES
-        return [roles_allowed(*roles)()]
+    permission_classes = [roles_by_method(read=READ_ROLES, write=STAFF_ROLES)]
 
     @extend_schema(
         parameters=[

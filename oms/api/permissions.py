@@ -1,4 +1,4 @@
-from rest_framework.permissions import BasePermission
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from oms.roles import has_role
 
@@ -24,6 +24,19 @@ def roles_allowed(*roles: str) -> type[BasePermission]:
         "HasRole_" + "_".join(sorted(roles)) if roles else "HasRole_admin"
     )
     return HasRole
+
+
+def roles_by_method(*, read: tuple[str, ...], write: tuple[str, ...]):
+    """A permission class for a list-and-create endpoint: `read` roles may GET,
+    `write` roles may also POST (admins always)."""
+    readers, writers = roles_allowed(*read)(), roles_allowed(*write)()
+
+    class HasRoleForMethod(BasePermission):
+        def has_permission(self, request, view) -> bool:
+            allowed = readers if request.method in SAFE_METHODS else writers
+            return allowed.has_permission(request, view)
+
+    return HasRoleForMethod
 
 
 class Public(BasePermission):
