@@ -375,18 +375,32 @@ def order_create(*, data: OrderInput) -> tuple[Order, bool]:
     return prepared.order, True
 
 
+EXTERNAL_ID_CONSTRAINT = "order_external_id_per_channel"
+
+
 def orders_import(*, orders: Sequence[OrderInput]) -> list[ImportResult]:
     """Take up to 1,000 orders in one transaction; one result per order, in order.
 
     A bad order (rule broken, payment declined, external id reused with another
     body) is reported and skipped; the others are written. Validation runs on bulk
     look-ups; orders and lines are bulk-inserted; each payment authorization runs in
-    its own savepoint. No locks beyond the inserts themselves.
+    its own savepoint. No locks beyond the inserts themselves: when another intake
+    commits one of these external ids between the look-up and the insert, the batch
+    is rolled back and taken once more, and that order is then reported `existing`.
     """
     if len(orders) > MAX_IMPORT:
         raise ApplicationError(
             f"At most {MAX_IMPORT} orders per import.", code=errors.TOO_MANY_ORDERS
         )
+    try:
+        return _import(orders)
+    except IntegrityError as exc:
+        if EXTERNAL_ID_CONSTRAINT not in str(exc):
+            raise
+        return _import(orders)
+
+
+def _import(orders: Sequence[OrderInput]) -> list[ImportResult]:
     lookups = intake_lookups(orders)
     results: list[ImportResult] = []
     to_write: list[_Prepared] = []
