@@ -57,6 +57,16 @@ def _guarded(request, location: Location, action):
     return run
 
 
+def _act_for_form(request, form, location: Location, action):
+    """A form page's guarded service call: its result, or None with the refusal
+    shown as the form's error."""
+    try:
+        return _guarded(request, location, action)()
+    except ApplicationError as exc:
+        form.add_error(None, exc.message)
+        return None
+
+
 class StockListView(RoleRequiredMixin, ListPageMixin, TemplateView):
     """Stock search by location and product."""
 
@@ -140,20 +150,19 @@ class TransferOrderCreateView(RoleRequiredMixin, FormView):
 
     def form_valid(self, form):
         data = form.cleaned_data
-        try:
-            transfer_order = _guarded(
-                self.request,
-                data["origin"],
-                lambda: services.transfer_order_create(
-                    origin=data["origin"],
-                    destination=data["destination"],
-                    items=data["items"],
-                    expected_at=data["expected_at"],
-                    actor=self.request.user,
-                ),
-            )()
-        except ApplicationError as exc:
-            form.add_error(None, exc.message)
+        transfer_order = _act_for_form(
+            self.request,
+            form,
+            data["origin"],
+            lambda: services.transfer_order_create(
+                origin=data["origin"],
+                destination=data["destination"],
+                items=data["items"],
+                expected_at=data["expected_at"],
+                actor=self.request.user,
+            ),
+        )
+        if transfer_order is None:
             return self.form_invalid(form)
         messages.success(
             self.request, f"Transfer order {transfer_order.number} created."
@@ -400,21 +409,20 @@ class AdjustmentCreateView(RoleRequiredMixin, FormView):
 
     def form_valid(self, form):
         data = form.cleaned_data
-        try:
-            row = _guarded(
-                self.request,
-                data["location"],
-                lambda: services.adjustment_create(
-                    location=data["location"],
-                    product=data["sku"],
-                    quantity=data["quantity"],
-                    reason=data["reason"],
-                    note=data["note"],
-                    actor=self.request.user,
-                ),
-            )()
-        except ApplicationError as exc:
-            form.add_error(None, exc.message)
+        row = _act_for_form(
+            self.request,
+            form,
+            data["location"],
+            lambda: services.adjustment_create(
+                location=data["location"],
+                product=data["sku"],
+                quantity=data["quantity"],
+                reason=data["reason"],
+                note=data["note"],
+                actor=self.request.user,
+            ),
+        )
+        if row is None:
             return self.form_invalid(form)
         messages.success(
             self.request,
@@ -449,19 +457,18 @@ class CycleCountCreateView(RoleRequiredMixin, FormView):
 
     def form_valid(self, form):
         data = form.cleaned_data
-        try:
-            cycle_count = _guarded(
-                self.request,
-                data["location"],
-                lambda: services.cycle_count_create(
-                    location=data["location"],
-                    products=data["skus"],
-                    note=data["note"],
-                    actor=self.request.user,
-                ),
-            )()
-        except ApplicationError as exc:
-            form.add_error(None, exc.message)
+        cycle_count = _act_for_form(
+            self.request,
+            form,
+            data["location"],
+            lambda: services.cycle_count_create(
+                location=data["location"],
+                products=data["skus"],
+                note=data["note"],
+                actor=self.request.user,
+            ),
+        )
+        if cycle_count is None:
             return self.form_invalid(form)
         messages.success(self.request, f"Count {cycle_count.pk} opened.")
         return redirect("inventory:cycle-count-detail", pk=cycle_count.pk)
