@@ -19,7 +19,7 @@ import io
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import NamedTuple
@@ -1538,6 +1538,97 @@ def _batches(rows: Iterable, size: int) -> Iterator[list]:
         yield batch
 
 
+def _sync_quantity(row: SyncRow) -> int | None:
+    quantity = row.quantity
+    if quantity.isascii() and quantity.isdigit() and int(quantity) <= MAX_UNITS:
+        return int(quantity)
+    return None
+
+
+def _sync_row_error(
+    row: SyncRow, locations: Mapping[str, Location], products: Mapping[str, Product]
+) -> str:
+    """Why a sync row cannot apply on its own ("" when it can)."""
+    if "\x00" in "".join(row[1:]):
+        return "The row contains a NUL character."
+    if row.location not in locations:
+        return f"Unknown location {row.location!r}."
+    if row.sku not in products:
+        return f"Unknown SKU {row.sku!r}."
+    if _sync_quantity(row) is None:
+        return f"Quantity {row.quantity!r} is not a whole number of zero or more."
+    return ""
+
+
+def _below_reserved(level: StockLevel, quantity: int) -> str:
+    if quantity < level.reserved:
+        return (
+            f"{level.reserved} units are reserved; on_hand cannot be set to {quantity}."
+        )
+    return ""
+
+
+def _sync_row_target(row: SyncRow) -> tuple[tuple[int, int], int]:
+    """The (location id, product id) and quantity of one sync row; 400 with the
+    stock sync's reason when the row cannot apply."""
+    clean = "\x00" not in "".join(row[1:])
+    locations = {
+        location.code: location
+        for location in Location.objects.filter(code=row.location if clean else "")
+    }
+    products = {
+        product.sku: product
+        for product in Product.objects.filter(sku=row.sku if clean else "")
+    }
+    if error := _sync_row_error(row, locations, products):
+        raise ApplicationError(error, code="invalid_sync_row")
+    key = (locations[row.location].pk, products[row.sku].pk)
+    return key, _sync_quantity(row)
+
+
+def stock_sync_row_preview(*, row: SyncRow) -> tuple[int, int]:
+    """What `stock_sync_row_apply` would do, without locking or writing: the
+    current on_hand and the change; raises what it would raise."""
+    key, quantity = _sync_row_target(row)
+    level = StockLevel.objects.filter(location_id=key[0], product_id=key[1]).first()
+    level = level or StockLevel(location_id=key[0], product_id=key[1])
+    if below := _below_reserved(level, quantity):
+        raise Conflict(below, code="below_reserved")
+    return level.on_hand, quantity - level.on_hand
+
+
+def stock_sync_row_apply(
+    *, row: SyncRow, actor=None, reference: str
+) -> tuple[int, int]:
+    """One row of a stock sync on its own (a sync run as a background job): set
+    on_hand of one (location, SKU) to the ERP's quantity with an `adjustment`
+    ledger row (reason `sync`), by the same rules as `stock_sync_run`. Returns the
+    on_hand before and the change (0: nothing written). Locks the stock level."""
+    key, quantity = _sync_row_target(row)
+    with transaction.atomic():
+        levels = _lock_levels([key])
+        level = levels[key]
+        if below := _below_reserved(level, quantity):
+            raise Conflict(below, code="below_reserved")
+        before = level.on_hand
+        if quantity != before:
+            ledger_post(
+                entries=[
+                    LedgerEntry(
+                        location_id=key[0],
+                        product_id=key[1],
+                        quantity=quantity - before,
+                        type=InventoryTransaction.Type.ADJUSTMENT,
+                        reason=InventoryTransaction.Reason.SYNC,
+                        reference=reference,
+                    )
+                ],
+                actor=actor,
+                levels=levels,
+            )
+        return before, quantity - before
+
+
 def _sync_batch(
     sync: StockSync, batch: list[SyncRow], locations: dict[str, Location], actor
 ) -> list[dict]:
@@ -1551,26 +1642,13 @@ def _sync_batch(
     }
     targets: dict[tuple[int, int], tuple[SyncRow, int]] = {}
     for row in batch:
-        error = None
-        quantity = (
-            int(row.quantity)
-            if row.quantity.isascii() and row.quantity.isdigit()
-            else None
-        )
-        if "\x00" in "".join(row[1:]):
-            error = "The row contains a NUL character."
-        elif row.location not in locations:
-            error = f"Unknown location {row.location!r}."
-        elif row.sku not in products:
-            error = f"Unknown SKU {row.sku!r}."
-        elif quantity is None or quantity > MAX_UNITS:
-            error = f"Quantity {row.quantity!r} is not a whole number of zero or more."
-        else:
+        error = _sync_row_error(row, locations, products)
+        if not error:
             key = (locations[row.location].pk, products[row.sku].pk)
             if key in targets:
                 error = f"Duplicate of line {targets[key][0].line}."
             else:
-                targets[key] = (row, quantity)
+                targets[key] = (row, _sync_quantity(row))
         if error:
             rejected.append({"line": row.line, "row": list(row[1:]), "error": error})
     with transaction.atomic():
@@ -1578,14 +1656,9 @@ def _sync_batch(
         entries = []
         for key, (row, quantity) in targets.items():
             level = levels[key]
-            if quantity < level.reserved:
+            if below := _below_reserved(level, quantity):
                 rejected.append(
-                    {
-                        "line": row.line,
-                        "row": list(row[1:]),
-                        "error": f"{level.reserved} units are reserved; "
-                        f"on_hand cannot be set to {quantity}.",
-                    }
+                    {"line": row.line, "row": list(row[1:]), "error": below}
                 )
             elif quantity != level.on_hand:
                 entries.append(

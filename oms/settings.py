@@ -207,7 +207,20 @@ CELERY_BEAT_SCHEDULE = {
         "task": "oms.purge_idempotency_keys",
         "schedule": timedelta(hours=1),
     },
+    # Bulk jobs that no worker works on (lost message, killed worker) run again.
+    "oms.resume_stale_jobs": {
+        "task": "oms.resume_stale_jobs",
+        "schedule": timedelta(seconds=30),
+    },
 }
+
+# Background jobs ---------------------------------------------------------------------
+# A task applies up to this many rows (or works this long) before it re-enqueues the
+# rest of its job as a new message.
+OMS_JOB_CHUNK_ROWS = int(os.environ.get("OMS_JOB_CHUNK_ROWS", "200"))
+OMS_JOB_CHUNK_SECONDS = float(os.environ.get("OMS_JOB_CHUNK_SECONDS", "20"))
+# A pending or running job without a sign of life this long is enqueued again.
+OMS_JOB_STALE_SECONDS = int(os.environ.get("OMS_JOB_STALE_SECONDS", "120"))
 
 # Events and webhooks ----------------------------------------------------------------
 OMS_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("OMS_WEBHOOK_TIMEOUT_SECONDS", "10"))

@@ -42,3 +42,24 @@ def purge_idempotency_keys() -> int:
     cutoff = timezone.now() - timedelta(hours=settings.OMS_IDEMPOTENCY_KEY_TTL_HOURS)
     deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
     return deleted
+
+
+@shared_task(name="oms.run_job", acks_late=True)
+def run_job_task(job_id: int) -> None:
+    """One chunk of a job, then the next chunk as a new message, so other work
+    interleaves and a killed worker loses at most the row in flight. In-process
+    (eager) mode works through the chunks in a loop instead of nesting calls."""
+    from oms.services import jobs  # services import this module (enqueue)
+
+    while jobs.job_run_chunk(job_id=job_id):
+        if not run_job_task.app.conf.task_always_eager:
+            enqueue(run_job_task, job_id)
+            return
+
+
+@shared_task(name="oms.resume_stale_jobs")
+def resume_stale_jobs() -> list[int]:
+    """Re-enqueue jobs that no runner works on (a lost message, a killed worker)."""
+    from oms.services import jobs
+
+    return jobs.jobs_resume_stale()

@@ -480,6 +480,18 @@ def _require_changeable(order: Order) -> None:
         )
 
 
+def require_cancellable(*, order: Order, lines: Iterable[OrderLine]) -> None:
+    """Raise the 409 that `order_cancel` gives when the whole order cannot be
+    cancelled now (part shipped, completed, cancelled); dry runs ask it too."""
+    if any(line.quantity_fulfilled or line.quantity_returned for line in lines):
+        raise Conflict(
+            "Part of this order has shipped; cancel the remaining items, and "
+            "return what has shipped.",
+            code=errors.ALREADY_SHIPPED,
+        )
+    _require_changeable(order)
+
+
 def order_cancel(*, order: Order, actor, reason: str) -> Order:
     """Cancel the whole order before anything ships: every open or allocated unit is
     cancelled, reservations released, fulfillment withdrawn, the authorization
@@ -489,16 +501,7 @@ def order_cancel(*, order: Order, actor, reason: str) -> Order:
     completed or cancelled already. NOWAIT lock on the order row."""
     with transaction.atomic():
         order = lock_order(order_id=order.pk)
-        if any(
-            line.quantity_fulfilled or line.quantity_returned
-            for line in order.locked_lines
-        ):
-            raise Conflict(
-                "Part of this order has shipped; cancel the remaining items, and "
-                "return what has shipped.",
-                code=errors.ALREADY_SHIPPED,
-            )
-        _require_changeable(order)
+        require_cancellable(order=order, lines=order.locked_lines)
         units = {
             line.pk: line.quantity_cancellable
             for line in order.locked_lines

@@ -1392,6 +1392,18 @@ QUEUE_MOVES = {
 }
 
 
+def queue_move_refusal(*, order: Order, queue: str) -> str:
+    """Why `order` cannot move to `queue` now ("" when it can): it must be routable
+    and wait in a queue it may leave for that one."""
+    if order.queue in QUEUE_MOVES[queue] and order.status in ROUTABLE_STATUSES:
+        return ""
+    return (
+        f"It is {order.get_status_display().lower()}"
+        + (f" in {order.get_queue_display()}" if order.queue else "")
+        + "."
+    )
+
+
 def orders_move_queue(
     *, numbers: Iterable[str], queue: str, actor, reason: str = ""
 ) -> BulkResult:
@@ -1427,15 +1439,8 @@ def orders_move_queue(
                 result.unknown.append(number)
             elif order is None:
                 result.refused[number] = "Someone else is changing it; try again."
-            elif (
-                order.queue not in QUEUE_MOVES[queue]
-                or order.status not in ROUTABLE_STATUSES
-            ):
-                result.refused[number] = (
-                    f"It is {order.get_status_display().lower()}"
-                    + (f" in {order.get_queue_display()}" if order.queue else "")
-                    + "."
-                )
+            elif refusal := queue_move_refusal(order=order, queue=queue):
+                result.refused[number] = refusal
             else:
                 movable.append(order)
                 result.moved.append(number)
