@@ -3,7 +3,16 @@
 from django.conf import settings
 from django.db.models import QuerySet
 
-from oms.models import Event, StateTransition, WebhookDelivery, WebhookSubscription
+from oms.errors import NotFound
+from oms.jobs import kinds_for
+from oms.models import (
+    Event,
+    Job,
+    JobRow,
+    StateTransition,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from oms.roles import has_role
 from oms.services.events import pattern_matches
 
@@ -80,3 +89,42 @@ def entity_timeline(*, entity_type: str, entity_id) -> list[dict]:
         for t in transitions
     ]
     return sorted(items, key=lambda item: item["at"])
+
+
+def job_list(*, user) -> QuerySet[Job]:
+    """The jobs of the kinds `user` may run, newest first."""
+    kinds = [kind.name for kind in kinds_for(user)]
+    return Job.objects.filter(kind__in=kinds).select_related("created_by")
+
+
+def job_get(*, user, job_id: int) -> Job:
+    """One job, if `user` may run its kind; 404 otherwise (also for jobs of
+    other roles: their existence is not disclosed)."""
+    job = job_list(user=user).filter(pk=job_id).first()
+    if job is None:
+        raise NotFound(f"No job {job_id}.", code="job_not_found")
+    return job
+
+
+def job_rows(*, job: Job, status: str = "") -> QuerySet[JobRow]:
+    """A job's rows in input order, optionally of one status."""
+    rows = job.rows.order_by("line")
+    return rows.filter(status=status) if status else rows
+
+
+def job_progress(job: Job) -> dict:
+    """What the progress bar polls."""
+    return {
+        "id": job.pk,
+        "kind": job.kind,
+        "dry_run": job.dry_run,
+        "status": job.status,
+        "status_label": job.get_status_display(),
+        "finished": job.is_finished,
+        "rows_total": job.rows_total,
+        "rows_done": job.rows_done,
+        "rows_succeeded": job.rows_succeeded,
+        "rows_failed": job.rows_failed,
+        "rows_skipped": job.rows_skipped,
+        "progress_percent": job.progress_percent,
+    }

@@ -1,6 +1,8 @@
 """Back-office pages for orders: the list (filters, search, bulk approve/cancel)
 and the order page with the actions its state allows now. Same services as the API."""
 
+from typing import NamedTuple
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -8,10 +10,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views import View
 from django.views.generic import TemplateView
-from django_fsm import TransitionNotAllowed
 
 from oms.backoffice.access import RoleRequiredMixin, run_action
-from oms.errors import ApplicationError, NotFound
+from oms.backoffice.jobs import start_job
+from oms.errors import NotFound
 from oms.params import int_param
 from oms.roles import Role
 from oms.services.transitions import allowed_transitions
@@ -23,7 +25,46 @@ from orders.services import order_account
 
 ORDER_ROLES = (Role.CSR,)
 PAGE_SIZE = 50
-BULK_ACTIONS = {"approve": "Approve", "cancel": "Cancel"}
+
+
+class BulkAction(NamedTuple):
+    label: str
+    what_happens: str
+    text_label: str = "Reason"
+    text_required: bool = False
+
+
+BULK_ACTIONS = {
+    "approve": BulkAction(
+        "Approve",
+        "will be approved and sent to routing. Only orders on hold can be "
+        "approved; the others are reported as refused.",
+        text_label="Comment",
+        text_required=True,
+    ),
+    "cancel": BulkAction(
+        "Cancel",
+        "will be cancelled. Their reservations are released, uncaptured "
+        "authorizations voided and captured money refunded. Orders that have "
+        "shipped in part are refused.",
+        text_required=True,
+    ),
+    "release": BulkAction(
+        "Release",
+        "will be released to brokering from a parking, unfillable or rejected; "
+        "orders in another queue are refused.",
+    ),
+    "hold": BulkAction(
+        "Hold",
+        "will be held in unfillable hold (no auto-cancel); only unfillable "
+        "orders can be held.",
+    ),
+    "unhold": BulkAction(
+        "Unhold",
+        "will go back to unfillable with a fresh auto-cancel date; only held "
+        "orders can be unheld.",
+    ),
+}
 
 
 def _order_url(order: Order) -> str:
@@ -64,48 +105,44 @@ class OrderListView(RoleRequiredMixin, TemplateView):
 
 
 class OrderBulkView(RoleRequiredMixin, View):
-    """Bulk approve / cancel: first a confirmation saying how many orders and what
-    will happen, then the action order by order (each its own transaction)."""
+    """Bulk actions on the selected orders: a confirmation saying how many orders
+    and what will happen, then a background job (a dry run first, or for real) and
+    its page with the progress and each order's result."""
 
     allowed_roles = ORDER_ROLES
 
     def post(self, request):
         action = request.POST.get("action", "")
-        numbers = request.POST.getlist("orders")
+        numbers = list(dict.fromkeys(request.POST.getlist("orders")))
         back = reverse("orders:order-list")
         if action not in BULK_ACTIONS or not numbers:
             messages.error(request, "Choose an action and at least one order.")
             return redirect(back)
-        orders = list(Order.objects.filter(number__in=numbers).order_by("id"))
         text = request.POST.get("text", "").strip()
-        if request.POST.get("confirmed") != "yes" or not text:
-            return render(
+        mode = request.POST.get("mode", "")
+        needs_text = BULK_ACTIONS[action].text_required
+        if mode in ("dry_run", "run") and (text or not needs_text):
+            started = start_job(
                 request,
-                "orders/bulk_confirm.html",
-                {
-                    "action": action,
-                    "label": BULK_ACTIONS[action],
-                    "orders": orders,
-                    "missing_text": request.POST.get("confirmed") == "yes",
-                },
+                kind=f"orders.{action}",
+                rows=[{"number": number} for number in numbers],
+                params={"reason": text, "comment": text},
+                dry_run=mode == "dry_run",
+                source=f"orders list, {len(numbers)} selected",
             )
-        done, refused = 0, []
-        for order in orders:
-            try:
-                if action == "approve":
-                    services.order_approve(
-                        order=order, actor=request.user, comment=text
-                    )
-                else:
-                    services.order_cancel(order=order, actor=request.user, reason=text)
-                done += 1
-            except (ApplicationError, TransitionNotAllowed) as exc:
-                refused.append(f"{order.number}: {getattr(exc, 'message', exc)}")
-        verb = "approved" if action == "approve" else "cancelled"
-        messages.success(request, f"{done} of {len(orders)} orders {verb}.")
-        for line in refused:
-            messages.error(request, line)
-        return redirect(back)
+            if started:
+                return started
+        return render(
+            request,
+            "orders/bulk_confirm.html",
+            {
+                "action": action,
+                "bulk": BULK_ACTIONS[action],
+                "orders": Order.objects.filter(number__in=numbers).order_by("id"),
+                "numbers": numbers,
+                "missing_text": bool(mode) and needs_text and not text,
+            },
+        )
 
 
 class OrderDetailView(RoleRequiredMixin, TemplateView):

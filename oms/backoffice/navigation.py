@@ -6,7 +6,7 @@ from importlib import import_module
 
 from django.urls import reverse
 
-from oms.roles import has_role
+from oms.roles import Role, has_role
 
 SECTIONS = ["Orders", "Fulfillment", "Inventory", "Returns", "Integrations"]
 APPS_WITH_PAGES = [
@@ -55,6 +55,8 @@ def sidebar(request) -> dict:
 
 
 NAV_ITEMS = [
+    NavItem("Orders", "Bulk jobs", "backoffice:job-list", (Role.CSR,)),
+    NavItem("Inventory", "Bulk jobs", "backoffice:job-list", (Role.INVENTORY_MANAGER,)),
     NavItem("Integrations", "Webhooks", "backoffice:webhook-list", ()),
     NavItem("Integrations", "Event feed", "backoffice:event-list", ()),
 ]

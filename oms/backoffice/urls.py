@@ -1,6 +1,6 @@
 from django.urls import path
 
-from oms.backoffice import views
+from oms.backoffice import jobs, views
 
 app_name = "backoffice"
 urlpatterns = [
@@ -31,4 +31,19 @@ urlpatterns = [
         name="webhook-redeliver",
     ),
     path("integrations/events/", views.EventListView.as_view(), name="event-list"),
+    path("jobs/", jobs.JobListView.as_view(), name="job-list"),
+    path("jobs/new/", jobs.JobCreateView.as_view(), name="job-create"),
+    path("jobs/<int:pk>/", jobs.JobDetailView.as_view(), name="job-detail"),
+    path(
+        "jobs/<int:pk>/progress.json",
+        jobs.JobProgressView.as_view(),
+        name="job-progress",
+    ),
+    path(
+        "jobs/<int:pk>/results.csv",
+        jobs.JobResultsCsvView.as_view(),
+        name="job-results",
+    ),
+    path("jobs/<int:pk>/confirm/", jobs.JobConfirmView.as_view(), name="job-confirm"),
+    path("jobs/<int:pk>/cancel/", jobs.JobCancelView.as_view(), name="job-cancel"),
 ]
