@@ -1,6 +1,6 @@
 from django.urls import path
 
-from oms.api import health, views
+from oms.api import health, jobs, views
 
 urlpatterns = [
     path("health", health.HealthApi.as_view(), name="health"),
@@ -22,4 +22,9 @@ urlpatterns = [
         views.DeliveryRedeliverApi.as_view(),
         name="webhook-delivery-redeliver",
     ),
+    path("jobs", jobs.JobListCreateApi.as_view(), name="job-list"),
+    path("jobs/<int:pk>", jobs.JobDetailApi.as_view(), name="job-detail"),
+    path("jobs/<int:pk>/rows", jobs.JobRowsApi.as_view(), name="job-rows"),
+    path("jobs/<int:pk>/confirm", jobs.JobConfirmApi.as_view(), name="job-confirm"),
+    path("jobs/<int:pk>/cancel", jobs.JobCancelApi.as_view(), name="job-cancel"),
 ]

@@ -4,6 +4,7 @@ dry run's "confirm" and "cancel" buttons. Role checks per job kind."""
 
 from django import forms
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
@@ -82,6 +83,11 @@ class JobCreateView(RoleRequiredMixin, FormView):
     template_name = "backoffice/jobs/job_form.html"
     allowed_roles = STAFF_ROLES
     form_class = JobForm
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not kinds_for(request.user):
+            raise PermissionDenied("Your role may not run any bulk job.")
+        return super().dispatch(request, *args, **kwargs)
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "user": self.request.user}

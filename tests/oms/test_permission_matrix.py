@@ -31,7 +31,7 @@ from inventory.models import (
     TransferOrder,
 )
 from inventory.services import location_assign_staff, stock_sync_run
-from oms.models import WebhookDelivery, WebhookSubscription
+from oms.models import Job, WebhookDelivery, WebhookSubscription
 from oms.roles import Role
 from oms.services.api_clients import api_client_create
 from oms.services.events import dispatch_events
@@ -73,6 +73,12 @@ MATRIX: dict[str, tuple[int, int, int, int, int, int]] = {
     "POST /api/v1/brokering-runs": (401, 400, 403, 403, 400, 400),
     "GET /api/v1/brokering-runs/<int:pk>": (401, 200, 403, 403, 200, 200),
     "GET /api/v1/events": (401, 403, 403, 403, 200, 200),
+    "GET /api/v1/jobs": (401, 200, 200, 200, 200, 403),
+    "POST /api/v1/jobs": (401, 400, 400, 400, 400, 403),
+    "GET /api/v1/jobs/<int:pk>": (401, 200, 404, 404, 200, 403),
+    "POST /api/v1/jobs/<int:pk>/cancel": (401, 200, 404, 404, 200, 403),
+    "POST /api/v1/jobs/<int:pk>/confirm": (401, 409, 404, 404, 409, 403),
+    "GET /api/v1/jobs/<int:pk>/rows": (401, 200, 404, 404, 200, 403),
     "GET /api/v1/fulfillment-requests": (401, 200, 200, 200, 200, 200),
     "GET /api/v1/fulfillment-requests/<int:pk>": (401, 200, 404, 200, 200, 200),
     "POST /api/v1/fulfillment-requests/<int:pk>/accept": (401, 409, 404, 409, 409, 409),
@@ -223,6 +229,14 @@ MATRIX: dict[str, tuple[int, int, int, int, int, int]] = {
         (302, 403, 302, 302, 302, 302),
     "GET /backoffice/inventory/transfer-orders/new/": (302, 403, 200, 200, 200, 302),
     "POST /backoffice/inventory/transfer-orders/new/": (302, 403, 200, 200, 200, 302),
+    "GET /backoffice/jobs/": (302, 200, 200, 200, 200, 302),
+    "GET /backoffice/jobs/<int:pk>/": (302, 200, 404, 404, 200, 302),
+    "POST /backoffice/jobs/<int:pk>/cancel/": (302, 302, 404, 404, 302, 302),
+    "POST /backoffice/jobs/<int:pk>/confirm/": (302, 302, 404, 404, 302, 302),
+    "GET /backoffice/jobs/<int:pk>/progress.json": (302, 200, 404, 404, 200, 302),
+    "GET /backoffice/jobs/<int:pk>/results.csv": (302, 200, 404, 404, 200, 302),
+    "GET /backoffice/jobs/new/": (302, 200, 403, 200, 200, 302),
+    "POST /backoffice/jobs/new/": (302, 200, 403, 200, 200, 302),
     "GET /backoffice/login/": (200, 302, 302, 302, 302, 200),
     "POST /backoffice/login/": (200, 302, 302, 302, 302, 200),
     "GET /backoffice/logout/": (405, 405, 405, 405, 405, 405),
@@ -295,6 +309,7 @@ def _sample_objects(other_integration) -> dict[str, object]:
         "requests": FulfillmentRequest.objects.filter(location__in=away).first(),
         "returns": Return.objects.filter(location__in=away).first(),
         "orders": Order.objects.order_by("id").first(),
+        "jobs": Job.objects.first(),
         "products": Product.objects.first(),
         "locations": Location.objects.exclude(code=HOME_OF_THE_ASSOCIATE).first(),
     }
@@ -331,6 +346,7 @@ def world(make_user, settings) -> World:
     )
     dispatch_events()
     stock_sync_run(rows=iter([]), source="matrix", actor=None)
+    Job.objects.create(kind="orders.release", dry_run=True, source="matrix")
     Group.objects.get_or_create(name=Role.INTEGRATION)
     return World(
         objects=_sample_objects(other_client.user), clients=_clients(make_user)

@@ -40,29 +40,103 @@ def test_the_list_filters_by_status_and_finds_an_order_by_sku(
     assert created.number in by_email and opened.number not in by_email
 
 
-def test_bulk_cancel_asks_for_confirmation_saying_how_many(csr_page, opened_order):
+def test_bulk_cancel_asks_for_confirmation_then_runs_as_a_job(
+    csr_page, opened_order, django_capture_on_commit_callbacks
+):
     orders = [opened_order(), opened_order()]
     numbers = [order.number for order in orders]
 
     confirm = csr_page.post(
         "/backoffice/orders/bulk/", {"action": "cancel", "orders": numbers}
     )
-    done = csr_page.post(
+    without_reason = csr_page.post(
         "/backoffice/orders/bulk/",
-        {
-            "action": "cancel",
-            "orders": numbers,
-            "confirmed": "yes",
-            "text": "Duplicates",
-        },
-        follow=True,
+        {"action": "cancel", "orders": numbers, "mode": "run", "text": " "},
     )
+    with django_capture_on_commit_callbacks(execute=True):
+        started = csr_page.post(
+            "/backoffice/orders/bulk/",
+            {
+                "action": "cancel",
+                "orders": [*numbers, "NO-SUCH"],
+                "mode": "run",
+                "text": "Duplicates",
+            },
+        )
+    job_page = csr_page.get(started["Location"]).content.decode()
 
     assert "Cancel 2 orders?" in confirm.content.decode()
-    assert "2 of 2 orders cancelled." in done.content.decode()
+    assert "Required." in without_reason.content.decode()
+    assert started["Location"].startswith("/backoffice/jobs/")
+    assert "Partly failed" in job_page
+    assert 'data-field="rows_done">3</span> of 3 rows done' in job_page
+    assert "Cancelled; 55.00 USD credited to the customer." in job_page
+    assert "No order NO-SUCH." in job_page
     for order in orders:
         order.refresh_from_db()
         assert order.status == "cancelled"
+
+
+def test_a_bulk_dry_run_changes_nothing_and_can_be_confirmed(
+    csr_page, opened_order, django_capture_on_commit_callbacks
+):
+    order = opened_order()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        started = csr_page.post(
+            "/backoffice/orders/bulk/",
+            {
+                "action": "cancel",
+                "orders": [order.number],
+                "mode": "dry_run",
+                "text": "Fraud",
+            },
+        )
+    preview = csr_page.get(started["Location"]).content.decode()
+    order.refresh_from_db()
+    assert order.status == "opened"
+    assert "Would cancel 3 units and credit 55.00 USD to the customer." in preview
+    assert "Confirm: run these 1 rows for real" in preview
+
+    with django_capture_on_commit_callbacks(execute=True):
+        confirmed = csr_page.post(f"{started['Location']}confirm/")
+    order.refresh_from_db()
+    assert order.status == "cancelled"
+    real = csr_page.get(confirmed["Location"]).content.decode()
+    assert "Cancelled; 55.00 USD credited" in real
+
+
+def test_the_result_csv_and_the_progress_json_of_a_job(
+    csr_page, opened_order, django_capture_on_commit_callbacks
+):
+    order = opened_order()
+    with django_capture_on_commit_callbacks(execute=True):
+        started = csr_page.post(
+            "/backoffice/orders/bulk/",
+            {
+                "action": "release",
+                "orders": [order.number, "NO-SUCH"],
+                "mode": "run",
+            },
+        )
+    job_url = started["Location"]
+
+    progress = csr_page.get(f"{job_url}progress.json").json()
+    results = csr_page.get(f"{job_url}results.csv")
+    text = b"".join(results.streaming_content).decode("utf-8-sig")
+
+    assert {k: progress[k] for k in ("status", "rows_done", "rows_failed")} == {
+        "status": "failed",
+        "rows_done": 2,
+        "rows_failed": 2,
+    }
+    assert progress["progress_percent"] == 100 and progress["finished"] is True
+    assert results["Content-Type"] == "text/csv; charset=utf-8"
+    assert text.splitlines() == [
+        "line,number,status,reason,result",
+        f"1,{order.number},failed,It is opened in Brokering.,",
+        "2,NO-SUCH,failed,No order NO-SUCH.,",
+    ]
 
 
 def test_the_order_page_shows_only_the_actions_allowed_now(
@@ -136,7 +210,7 @@ def test_a_csr_edits_the_address_during_the_grace_period(csr_page, place_order):
 
 
 def test_bulk_approve_approves_the_held_orders_and_says_which_were_refused(
-    csr_page, channel, opened_order
+    csr_page, channel, opened_order, django_capture_on_commit_callbacks
 ):
     channel.order_value_limit = Decimal("10.00")
     channel.save()
@@ -145,19 +219,21 @@ def test_bulk_approve_approves_the_held_orders_and_says_which_were_refused(
     channel.save()
     opened = opened_order()
 
-    done = csr_page.post(
-        "/backoffice/orders/bulk/",
-        {
-            "action": "approve",
-            "orders": [held.number, opened.number],
-            "confirmed": "yes",
-            "text": "Reviewed by phone",
-        },
-        follow=True,
-    ).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        started = csr_page.post(
+            "/backoffice/orders/bulk/",
+            {
+                "action": "approve",
+                "orders": [held.number, opened.number],
+                "mode": "run",
+                "text": "Reviewed by phone",
+            },
+        )
+    done = csr_page.get(started["Location"]).content.decode()
 
-    assert "1 of 2 orders approved." in done
-    assert opened.number in done
+    assert 'data-field="rows_succeeded">1</span> succeeded' in done
+    assert "Approved; now in Brokering." in done
+    assert "It is opened; only orders on hold can be approved." in done
     held.refresh_from_db()
     assert held.status == "opened"
 
