@@ -309,11 +309,14 @@ class LedgerListApi(ListAPIView):
 
     def get_queryset(self):
         params = self.request.query_params
-        return selectors.ledger_list(
-            location_code=text_param(params, "location"),
-            sku=text_param(params, "sku"),
-            type=text_param(params, "type"),
-            reference=text_param(params, "reference"),
+        return selectors.visible_to(
+            selectors.ledger_list(
+                location_code=text_param(params, "location"),
+                sku=text_param(params, "sku"),
+                type=text_param(params, "type"),
+                reference=text_param(params, "reference"),
+            ),
+            user=self.request.user,
         )
 
 
@@ -359,7 +362,7 @@ class ReceiptListCreateApi(ListAPIView):
     permission_classes = [roles_by_method(read=READ_ROLES, write=STAFF_ROLES)]
 
     def get_queryset(self):
-        return selectors.receipt_list()
+        return selectors.visible_to(selectors.receipt_list(), user=self.request.user)
 
     @extend_schema(
         request=ReceiptInputSerializer,
@@ -447,9 +450,12 @@ class AsnListCreateApi(ListAPIView):
 
     def get_queryset(self):
         params = self.request.query_params
-        return selectors.asn_list(
-            status=text_param(params, "status"),
-            location_code=text_param(params, "location"),
+        return selectors.visible_to(
+            selectors.asn_list(
+                status=text_param(params, "status"),
+                location_code=text_param(params, "location"),
+            ),
+            user=self.request.user,
         )
 
     @extend_schema(
@@ -477,7 +483,9 @@ class AsnDetailApi(APIView):
         queryset = Asn.objects.select_related(
             "location", "transfer_order"
         ).prefetch_related("lines__product")
-        return Response(AsnSerializer(get_object_or_404(queryset, pk=pk)).data)
+        return Response(
+            AsnSerializer(selectors.visible_or_404(request.user, queryset, pk)).data
+        )
 
 
 class AsnReceiveInputSerializer(serializers.Serializer):
@@ -497,7 +505,9 @@ class AsnReceiveApi(APIView):
         responses={201: ReceiptSerializer, **ERROR_RESPONSES},
     )
     def post(self, request, pk: int):
-        asn = get_object_or_404(Asn.objects.select_related("location"), pk=pk)
+        asn = selectors.visible_or_404(
+            request.user, Asn.objects.select_related("location"), pk
+        )
         data = _valid(AsnReceiveInputSerializer, request)
         ensure_location_access(request.user, asn.location)
         receipt = services.items_receive(
@@ -596,10 +606,14 @@ class TransferOrderListCreateApi(ListAPIView):
 
     def get_queryset(self):
         params = self.request.query_params
-        return selectors.transfer_order_list(
-            status=text_param(params, "status"),
-            overdue=text_param(params, "overdue").lower() in {"1", "true", "yes"},
-            location_code=text_param(params, "location"),
+        return selectors.visible_to(
+            selectors.transfer_order_list(
+                status=text_param(params, "status"),
+                overdue=text_param(params, "overdue").lower() in {"1", "true", "yes"},
+                location_code=text_param(params, "location"),
+            ),
+            user=self.request.user,
+            through=selectors.TRANSFER_ORDER_ENDS,
         )
 
     @extend_schema(
@@ -630,7 +644,9 @@ class TransferOrderDetailApi(APIView):
             "origin", "destination"
         ).prefetch_related("lines__product")
         return Response(
-            TransferOrderSerializer(get_object_or_404(queryset, pk=pk)).data
+            TransferOrderSerializer(
+                selectors.visible_transfer_order_or_404(request.user, queryset, pk)
+            ).data
         )
 
 
@@ -660,8 +676,8 @@ class TransferOrderShipApi(APIView):
         responses={200: TransferOrderSerializer, **ERROR_RESPONSES},
     )
     def post(self, request, pk: int):
-        transfer_order = get_object_or_404(
-            TransferOrder.objects.select_related("origin"), pk=pk
+        transfer_order = selectors.visible_transfer_order_or_404(
+            request.user, TransferOrder.objects.select_related("origin"), pk
         )
         data = _valid(TransferOrderShipInputSerializer, request)
         ensure_location_access(request.user, transfer_order.origin)
@@ -692,8 +708,8 @@ class TransferOrderReceiveApi(APIView):
         responses={201: ReceiptSerializer, **ERROR_RESPONSES},
     )
     def post(self, request, pk: int):
-        transfer_order = get_object_or_404(
-            TransferOrder.objects.select_related("destination"), pk=pk
+        transfer_order = selectors.visible_transfer_order_or_404(
+            request.user, TransferOrder.objects.select_related("destination"), pk
         )
         data = _valid(TransferOrderReceiveInputSerializer, request)
         ensure_location_access(request.user, transfer_order.destination)
@@ -752,7 +768,10 @@ class AdjustmentListCreateApi(ListAPIView):
     permission_classes = [roles_by_method(read=READ_ROLES, write=STAFF_ROLES)]
 
     def get_queryset(self):
-        return selectors.ledger_list(type=InventoryTransaction.Type.ADJUSTMENT)
+        return selectors.visible_to(
+            selectors.ledger_list(type=InventoryTransaction.Type.ADJUSTMENT),
+            user=self.request.user,
+        )
 
     @extend_schema(
         request=AdjustmentInputSerializer,
@@ -853,9 +872,12 @@ class CycleCountListCreateApi(ListAPIView):
     def get_queryset(self):
         params = self.request.query_params
         return (
-            selectors.cycle_count_list(
-                status=text_param(params, "status"),
-                location_code=text_param(params, "location"),
+            selectors.visible_to(
+                selectors.cycle_count_list(
+                    status=text_param(params, "status"),
+                    location_code=text_param(params, "location"),
+                ),
+                user=self.request.user,
             )
             .select_related("recount")
             .prefetch_related("lines__product")
@@ -884,7 +906,10 @@ class CycleCountDetailApi(APIView):
 
     @extend_schema(responses={200: CycleCountSerializer, **ERROR_RESPONSES})
     def get(self, request, pk: int):
-        return Response(CycleCountSerializer(get_object_or_404(CycleCount, pk=pk)).data)
+        cycle_count = selectors.visible_or_404(
+            request.user, CycleCount.objects.all(), pk
+        )
+        return Response(CycleCountSerializer(cycle_count).data)
 
 
 class CycleCountSubmitApi(APIView):
@@ -900,8 +925,8 @@ class CycleCountSubmitApi(APIView):
         responses={200: CycleCountSerializer, **ERROR_RESPONSES},
     )
     def post(self, request, pk: int):
-        cycle_count = get_object_or_404(
-            CycleCount.objects.select_related("location"), pk=pk
+        cycle_count = selectors.visible_or_404(
+            request.user, CycleCount.objects.select_related("location"), pk
         )
         data = _valid(CycleCountSubmitInputSerializer, request)
         ensure_location_access(request.user, cycle_count.location)

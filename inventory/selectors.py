@@ -13,6 +13,7 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce, Greatest
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from inventory.models import (
@@ -80,6 +81,35 @@ def locations_for_user(*, user) -> QuerySet[Location]:
     if has_role(user, Role.INVENTORY_MANAGER):
         return Location.objects.all()
     return Location.objects.filter(staff_assignments__user=user)
+
+
+def visible_to(queryset: QuerySet, *, user, through: tuple[str, ...] = ("location",)):
+    """The rows of `queryset` that `user` may see: everything for CSRs, inventory
+    managers, integrations and admins; for a store associate the rows at one of
+    their locations, reached through any of the `through` fields (a transfer
+    order is theirs when it leaves from or arrives at their store)."""
+    if has_role(user, Role.CSR, Role.INVENTORY_MANAGER, Role.INTEGRATION):
+        return queryset
+    own = locations_for_user(user=user).values("pk")
+    at_own_location = Q()
+    for field in through:
+        at_own_location |= Q(**{f"{field}__in": own})
+    return queryset.filter(at_own_location)
+
+
+TRANSFER_ORDER_ENDS = ("origin", "destination")
+
+
+def visible_or_404(user, queryset: QuerySet, pk, *, through=("location",)):
+    """The row `pk` if `user` may see it (see `visible_to`), else a 404: another
+    store's documents are not even confirmed to exist."""
+    return get_object_or_404(visible_to(queryset, user=user, through=through), pk=pk)
+
+
+def visible_transfer_order_or_404(user, queryset: QuerySet, pk) -> TransferOrder:
+    """A transfer order `user` may see: for a store associate, one leaving from or
+    arriving at their store."""
+    return visible_or_404(user, queryset, pk, through=TRANSFER_ORDER_ENDS)
 
 
 def user_may_act_at(*, user, location: Location) -> bool:

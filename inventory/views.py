@@ -111,10 +111,13 @@ class LedgerView(RoleRequiredMixin, ListPageMixin, TemplateView):
         )
         context["page"] = _page(
             self.request,
-            selectors.ledger_list(
-                location_code=context["location"],
-                sku=context["sku"],
-                type=context["type"],
+            selectors.visible_to(
+                selectors.ledger_list(
+                    location_code=context["location"],
+                    sku=context["sku"],
+                    type=context["type"],
+                ),
+                user=self.request.user,
             ),
         )
         return context
@@ -137,7 +140,11 @@ class TransferOrderListView(RoleRequiredMixin, ListPageMixin, TemplateView):
             statuses=TransferOrder.Status.choices,
             page=_page(
                 self.request,
-                selectors.transfer_order_list(status=status, overdue=overdue),
+                selectors.visible_to(
+                    selectors.transfer_order_list(status=status, overdue=overdue),
+                    user=self.request.user,
+                    through=selectors.TRANSFER_ORDER_ENDS,
+                ),
             ),
         )
         return context
@@ -185,9 +192,10 @@ class TransferOrderDetailView(RoleRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        transfer_order = get_object_or_404(
+        transfer_order = selectors.visible_transfer_order_or_404(
+            self.request.user,
             TransferOrder.objects.select_related("origin", "destination"),
-            pk=kwargs["pk"],
+            kwargs["pk"],
         )
         context.update(_detail_context(transfer_order))
         context.update(
@@ -205,8 +213,8 @@ class TransferOrderShipView(RoleRequiredMixin, View):
     allowed_roles = STAFF_ROLES
 
     def post(self, request, pk: int):
-        transfer_order = get_object_or_404(
-            TransferOrder.objects.select_related("origin"), pk=pk
+        transfer_order = selectors.visible_transfer_order_or_404(
+            request.user, TransferOrder.objects.select_related("origin"), pk
         )
         return run_action(
             request,
@@ -229,8 +237,8 @@ class TransferOrderReceiveView(RoleRequiredMixin, View):
     allowed_roles = STAFF_ROLES
 
     def post(self, request, pk: int):
-        transfer_order = get_object_or_404(
-            TransferOrder.objects.select_related("destination"), pk=pk
+        transfer_order = selectors.visible_transfer_order_or_404(
+            request.user, TransferOrder.objects.select_related("destination"), pk
         )
         items = [
             services.ItemQuantity(line.product, units)
@@ -305,7 +313,12 @@ class AsnListView(RoleRequiredMixin, ListPageMixin, TemplateView):
         context.update(
             status=status,
             statuses=Asn.Status.choices,
-            page=_page(self.request, selectors.asn_list(status=status)),
+            page=_page(
+                self.request,
+                selectors.visible_to(
+                    selectors.asn_list(status=status), user=self.request.user
+                ),
+            ),
         )
         return context
 
@@ -316,8 +329,10 @@ class AsnDetailView(RoleRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        asn = get_object_or_404(
-            Asn.objects.select_related("location", "transfer_order"), pk=kwargs["pk"]
+        asn = selectors.visible_or_404(
+            self.request.user,
+            Asn.objects.select_related("location", "transfer_order"),
+            kwargs["pk"],
         )
         context.update(_detail_context(asn))
         context.update(
@@ -332,7 +347,9 @@ class AsnReceiveView(RoleRequiredMixin, View):
     allowed_roles = STAFF_ROLES
 
     def post(self, request, pk: int):
-        asn = get_object_or_404(Asn.objects.select_related("location"), pk=pk)
+        asn = selectors.visible_or_404(
+            request.user, Asn.objects.select_related("location"), pk
+        )
         items = [
             services.ItemQuantity(line.product, units)
             for line in asn.lines.select_related("product")
@@ -404,7 +421,9 @@ class AdjustmentCreateView(RoleRequiredMixin, FormView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["recent"] = selectors.ledger_list(type="adjustment")[:20]
+        context["recent"] = selectors.visible_to(
+            selectors.ledger_list(type="adjustment"), user=self.request.user
+        )[:20]
         return context
 
     def form_valid(self, form):
@@ -445,7 +464,12 @@ class CycleCountListView(RoleRequiredMixin, ListPageMixin, TemplateView):
         context.update(
             status=status,
             statuses=CycleCount.Status.choices,
-            page=_page(self.request, selectors.cycle_count_list(status=status)),
+            page=_page(
+                self.request,
+                selectors.visible_to(
+                    selectors.cycle_count_list(status=status), user=self.request.user
+                ),
+            ),
         )
         return context
 
@@ -482,9 +506,10 @@ class CycleCountDetailView(RoleRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        cycle_count = get_object_or_404(
+        cycle_count = selectors.visible_or_404(
+            self.request.user,
             CycleCount.objects.select_related("location", "recount_of"),
-            pk=kwargs["pk"],
+            kwargs["pk"],
         )
         lines = selectors.discrepancy_lines(cycle_count)
         context.update(_detail_context(cycle_count))
@@ -502,8 +527,8 @@ class CycleCountSubmitView(RoleRequiredMixin, View):
     allowed_roles = STAFF_ROLES
 
     def post(self, request, pk: int):
-        cycle_count = get_object_or_404(
-            CycleCount.objects.select_related("location"), pk=pk
+        cycle_count = selectors.visible_or_404(
+            request.user, CycleCount.objects.select_related("location"), pk
         )
         counts = {}
         for line in cycle_count.lines.all():

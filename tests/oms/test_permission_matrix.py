@@ -94,18 +94,18 @@ MATRIX: dict[str, tuple[int, int, int, int, int, int]] = {
     "POST /api/v1/inventory/adjustments": (401, 403, 400, 400, 400, 400),
     "GET /api/v1/inventory/asns": (401, 200, 200, 200, 200, 200),
     "POST /api/v1/inventory/asns": (401, 403, 403, 400, 400, 400),
-    "GET /api/v1/inventory/asns/<int:pk>": (401, 200, 200, 200, 200, 200),
+    "GET /api/v1/inventory/asns/<int:pk>": (401, 200, 404, 200, 200, 200),
     "POST /api/v1/inventory/asns/<int:pk>/close": (401, 403, 403, 200, 200, 200),
-    "POST /api/v1/inventory/asns/<int:pk>/receive": (401, 403, 400, 400, 400, 400),
+    "POST /api/v1/inventory/asns/<int:pk>/receive": (401, 403, 404, 400, 400, 400),
     "GET /api/v1/inventory/cycle-counts": (401, 200, 200, 200, 200, 200),
     "POST /api/v1/inventory/cycle-counts": (401, 403, 400, 400, 400, 400),
-    "GET /api/v1/inventory/cycle-counts/<int:pk>": (401, 200, 200, 200, 200, 200),
+    "GET /api/v1/inventory/cycle-counts/<int:pk>": (401, 200, 404, 200, 200, 200),
     "POST /api/v1/inventory/cycle-counts/<int:pk>/approve":
         (401, 403, 403, 200, 200, 200),
     "POST /api/v1/inventory/cycle-counts/<int:pk>/reject":
         (401, 403, 403, 201, 201, 201),
     "POST /api/v1/inventory/cycle-counts/<int:pk>/submit":
-        (401, 403, 400, 400, 400, 400),
+        (401, 403, 404, 400, 400, 400),
     "GET /api/v1/inventory/receipts": (401, 200, 200, 200, 200, 200),
     "POST /api/v1/inventory/receipts": (401, 403, 400, 400, 400, 400),
     "POST /api/v1/inventory/sync": (401, 403, 403, 400, 400, 400),
@@ -113,13 +113,13 @@ MATRIX: dict[str, tuple[int, int, int, int, int, int]] = {
     "GET /api/v1/inventory/transactions": (401, 200, 200, 200, 200, 200),
     "GET /api/v1/inventory/transfer-orders": (401, 200, 200, 200, 200, 200),
     "POST /api/v1/inventory/transfer-orders": (401, 403, 400, 400, 400, 400),
-    "GET /api/v1/inventory/transfer-orders/<int:pk>": (401, 200, 200, 200, 200, 200),
+    "GET /api/v1/inventory/transfer-orders/<int:pk>": (401, 200, 404, 200, 200, 200),
     "POST /api/v1/inventory/transfer-orders/<int:pk>/close":
         (401, 403, 403, 200, 200, 200),
     "POST /api/v1/inventory/transfer-orders/<int:pk>/receive":
-        (401, 403, 403, 400, 400, 400),
+        (401, 403, 404, 400, 400, 400),
     "POST /api/v1/inventory/transfer-orders/<int:pk>/ship":
-        (401, 403, 403, 200, 200, 200),
+        (401, 403, 404, 200, 200, 200),
     "GET /api/v1/locations": (401, 200, 200, 200, 200, 200),
     "POST /api/v1/locations": (401, 403, 403, 400, 400, 400),
     "GET /api/v1/locations/<str:code>": (401, 200, 200, 200, 200, 200),
@@ -199,16 +199,16 @@ MATRIX: dict[str, tuple[int, int, int, int, int, int]] = {
     "GET /backoffice/inventory/adjustments/new/": (302, 403, 200, 200, 200, 302),
     "POST /backoffice/inventory/adjustments/new/": (302, 403, 200, 200, 200, 302),
     "GET /backoffice/inventory/asns/": (302, 200, 200, 200, 200, 302),
-    "GET /backoffice/inventory/asns/<int:pk>/": (302, 200, 200, 200, 200, 302),
+    "GET /backoffice/inventory/asns/<int:pk>/": (302, 200, 404, 200, 200, 302),
     "GET /backoffice/inventory/asns/<int:pk>/close/": (302, 403, 403, 200, 200, 302),
     "POST /backoffice/inventory/asns/<int:pk>/close/": (302, 403, 403, 302, 302, 302),
-    "POST /backoffice/inventory/asns/<int:pk>/receive/": (302, 403, 302, 302, 302, 302),
+    "POST /backoffice/inventory/asns/<int:pk>/receive/": (302, 403, 404, 302, 302, 302),
     "GET /backoffice/inventory/cycle-counts/": (302, 403, 200, 200, 200, 302),
-    "GET /backoffice/inventory/cycle-counts/<int:pk>/": (302, 403, 200, 200, 200, 302),
+    "GET /backoffice/inventory/cycle-counts/<int:pk>/": (302, 403, 404, 200, 200, 302),
     "POST /backoffice/inventory/cycle-counts/<int:pk>/review/":
         (302, 403, 403, 302, 302, 302),
     "POST /backoffice/inventory/cycle-counts/<int:pk>/submit/":
-        (302, 403, 302, 302, 302, 302),
+        (302, 403, 404, 302, 302, 302),
     "GET /backoffice/inventory/cycle-counts/new/": (302, 403, 200, 200, 200, 302),
     "POST /backoffice/inventory/cycle-counts/new/": (302, 403, 200, 200, 200, 302),
     "GET /backoffice/inventory/ledger/": (302, 200, 200, 200, 200, 302),
@@ -218,15 +218,15 @@ MATRIX: dict[str, tuple[int, int, int, int, int, int]] = {
     "GET /backoffice/inventory/sync/<int:pk>/": (302, 403, 403, 200, 200, 302),
     "GET /backoffice/inventory/transfer-orders/": (302, 200, 200, 200, 200, 302),
     "GET /backoffice/inventory/transfer-orders/<int:pk>/":
-        (302, 200, 200, 200, 200, 302),
+        (302, 200, 404, 200, 200, 302),
     "GET /backoffice/inventory/transfer-orders/<int:pk>/close/":
         (302, 403, 403, 200, 200, 302),
     "POST /backoffice/inventory/transfer-orders/<int:pk>/close/":
         (302, 403, 403, 302, 302, 302),
     "POST /backoffice/inventory/transfer-orders/<int:pk>/receive/":
-        (302, 403, 302, 302, 302, 302),
+        (302, 403, 404, 302, 302, 302),
     "POST /backoffice/inventory/transfer-orders/<int:pk>/ship/":
-        (302, 403, 302, 302, 302, 302),
+        (302, 403, 404, 302, 302, 302),
     "GET /backoffice/inventory/transfer-orders/new/": (302, 403, 200, 200, 200, 302),
     "POST /backoffice/inventory/transfer-orders/new/": (302, 403, 200, 200, 200, 302),
     "GET /backoffice/jobs/": (302, 200, 200, 200, 200, 302),
