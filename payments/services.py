@@ -105,10 +105,10 @@ def _lock_account(account_id: int) -> PaymentAccount:
 
 
 def _replayed(
-    *, account: PaymentAccount, idempotency_key: str, kind: str, amount: Decimal
+    *, account: PaymentAccount, idempotency_key: str, kind: str, amount: Decimal | None
 ) -> PaymentTransaction | None:
-    """The transaction already made with this key, if the request is the same one;
-    a key used for something else is a conflict."""
+    """The transaction already made with this key, if the request is the same one
+    (`amount=None`: of any amount); a key used for something else is a conflict."""
     existing = PaymentTransaction.objects.filter(
         idempotency_key=idempotency_key
     ).first()
@@ -117,7 +117,7 @@ def _replayed(
     if (existing.account_id, existing.kind, existing.amount) != (
         account.pk,
         kind,
-        amount,
+        existing.amount if amount is None else amount,
     ):
         raise Conflict(
             f"Idempotency key {idempotency_key!r} was already used for a "
@@ -578,17 +578,19 @@ def payment_accounts_open_new(
     return outcomes
 
 
-def payment_authorize(
-    *, account: PaymentAccount, amount: Decimal, idempotency_key: str
+def _authorize_more(
+    *,
+    account: PaymentAccount,
+    idempotency_key: str,
+    amount: Decimal | None,
+    new_transaction,
 ) -> PaymentTransaction:
-    """Authorize `amount` more on an authorized account (a dearer item swapped in).
-
-    A decline raises `PaymentDeclined` and changes nothing (so does calling again
-    with the key of one that failed after its retries); a transient failure returns
-    the transaction `pending` (retried by the sweep). Locks the account.
-    """
+    """An authorization on an account that has one already (more money, or a
+    renewal): under the account lock, replay a known key, else let
+    `new_transaction(locked)` check the account and make the pending transaction,
+    and attempt it once. `amount=None` replays the key whatever its amount (a
+    renewal's is what was left when it was asked). A decline raises."""
     _require_text(PaymentTransaction, idempotency_key=idempotency_key)
-    amount = money.require_positive_amount(amount, account.currency)
     with transaction.atomic():
         locked = _lock_account(account.pk)
         txn = _replayed(
@@ -598,26 +600,48 @@ def payment_authorize(
             amount=amount,
         )
         if txn is None:
-            if locked.status not in (
-                AccountStatus.AUTHORIZED,
-                AccountStatus.PARTIALLY_CAPTURED,
-                AccountStatus.CAPTURED,
-            ):
-                raise Conflict(
-                    "An additional authorization needs an authorized account; this "
-                    f"one is {locked.get_status_display().lower()}.",
-                    code=errors.AUTHORIZATION_NOT_READY,
-                )
-            txn = _new_transaction(
-                account=locked,
-                kind=Kind.AUTHORIZE,
-                amount=amount,
-                idempotency_key=idempotency_key,
-            )
+            txn = new_transaction(locked)
             _attempt(account=locked, txn=txn)
         _raise_if_declined(txn)
         _refresh(account, locked)
     return txn
+
+
+def payment_authorize(
+    *, account: PaymentAccount, amount: Decimal, idempotency_key: str
+) -> PaymentTransaction:
+    """Authorize `amount` more on an authorized account (a dearer item swapped in).
+
+    A decline raises `PaymentDeclined` and changes nothing (so does calling again
+    with the key of one that failed after its retries); a transient failure returns
+    the transaction `pending` (retried by the sweep). Locks the account.
+    """
+    amount = money.require_positive_amount(amount, account.currency)
+
+    def additional(locked: PaymentAccount) -> PaymentTransaction:
+        if locked.status not in (
+            AccountStatus.AUTHORIZED,
+            AccountStatus.PARTIALLY_CAPTURED,
+            AccountStatus.CAPTURED,
+        ):
+            raise Conflict(
+                "An additional authorization needs an authorized account; this "
+                f"one is {locked.get_status_display().lower()}.",
+                code=errors.AUTHORIZATION_NOT_READY,
+            )
+        return _new_transaction(
+            account=locked,
+            kind=Kind.AUTHORIZE,
+            amount=amount,
+            idempotency_key=idempotency_key,
+        )
+
+    return _authorize_more(
+        account=account,
+        idempotency_key=idempotency_key,
+        amount=amount,
+        new_transaction=additional,
+    )
 
 
 def _move_authorized_money(
@@ -764,42 +788,33 @@ def payment_reauthorize(
     retries; a transient failure returns the transaction `pending`. Locks the
     account.
     """
-    _require_text(PaymentTransaction, idempotency_key=idempotency_key)
-    with transaction.atomic():
-        locked = _lock_account(account.pk)
+
+    def renewal(locked: PaymentAccount) -> PaymentTransaction:
         remaining = payment_account_capturable(account=locked)
-        existing = PaymentTransaction.objects.filter(
-            idempotency_key=idempotency_key
-        ).first()
-        if existing is not None:
-            txn = _replayed(
-                account=locked,
-                idempotency_key=idempotency_key,
-                kind=Kind.AUTHORIZE,
-                amount=existing.amount,
+        if (
+            locked.status
+            not in (AccountStatus.AUTHORIZED, AccountStatus.PARTIALLY_CAPTURED)
+            or remaining <= 0
+        ):
+            raise Conflict(
+                "Nothing is left to reauthorize on this account.",
+                code=errors.NOTHING_TO_REAUTHORIZE,
             )
-        else:
-            if (
-                locked.status
-                not in (AccountStatus.AUTHORIZED, AccountStatus.PARTIALLY_CAPTURED)
-                or remaining <= 0
-            ):
-                raise Conflict(
-                    "Nothing is left to reauthorize on this account.",
-                    code=errors.NOTHING_TO_REAUTHORIZE,
-                )
-            txn = _new_transaction(
-                account=locked,
-                kind=Kind.AUTHORIZE,
-                amount=remaining,
-                renews_amount=remaining,
-                idempotency_key=idempotency_key,
-                reference=REAUTHORIZATION,
-            )
-            _attempt(account=locked, txn=txn)
-        _raise_if_declined(txn)
-        _refresh(account, locked)
-    return txn
+        return _new_transaction(
+            account=locked,
+            kind=Kind.AUTHORIZE,
+            amount=remaining,
+            renews_amount=remaining,
+            idempotency_key=idempotency_key,
+            reference=REAUTHORIZATION,
+        )
+
+    return _authorize_more(
+        account=account,
+        idempotency_key=idempotency_key,
+        amount=None,
+        new_transaction=renewal,
+    )
 
 
 def payment_transaction_retry(
