@@ -36,6 +36,7 @@ from payments.money import quantize
 from payments.selectors import payment_account_for_owner, payment_accounts_expiring
 from payments.services import (
     PaymentDeclined,
+    payment_authorization_cancel,
     payment_authorize,
     payment_capture,
     payment_reauthorize,
@@ -147,17 +148,29 @@ class MoneyReleased:
 
 
 def _release_money(
-    *, order: Order, account, amount: Decimal, key: str
+    *, order: Order, account, amount: Decimal, key: str, whole: bool
 ) -> MoneyReleased:
     """Give `amount` back the way the stage requires: void what is still only
-    authorized, refund what was captured."""
+    authorized, refund what was captured. Cancelling the `whole` order also gives
+    up an authorization that is still pending (a provider timeout awaiting its
+    retry) or failed, so no retry authorizes money for it later; cancelling part
+    of it then is a 409 (the pending amount is the whole order's)."""
+    if whole and account is not None:
+        payment_authorization_cancel(
+            account=account, reason=f"Order {order.number} cancelled."
+        )
     if amount <= 0:
         return MoneyReleased(ZERO, ZERO)
     if account is None or account.status == "pending_authorization":
         raise Conflict(
-            "The payment authorization is still pending; try again once it is settled.",
+            "The payment authorization is still pending; try again once it is "
+            "settled, or cancel the whole order.",
             code=errors.PAYMENT_PENDING,
         )
+    if account.authorized_amount == 0:
+        # Never authorized (declined for good, or given up above): nothing to give
+        # back.
+        return MoneyReleased(ZERO, ZERO)
     uncaptured = (
         account.authorized_amount - account.captured_amount - account.voided_amount
     )
@@ -443,13 +456,14 @@ LINE_MONEY_FIELDS = [
 
 
 def _cancel_units(
-    *, order: Order, units: dict[int, int], include_shipping: bool, key: str
+    *, order: Order, units: dict[int, int], whole: bool, key: str
 ) -> tuple[RefundPlan, MoneyReleased, list[OrderLine]]:
-    """Cancel `units` per line id of a locked order and give their money back.
-    Returns the plan, the money moved and the lines whose allocation was undone."""
+    """Cancel `units` per line id of a locked order and give their money back
+    (shipping too when that cancels the `whole` order). Returns the plan, the
+    money moved and the lines whose allocation was undone."""
     lines = {line.pk: line for line in order.locked_lines}
     plan = refund_plan(
-        order_amounts(order, lines.values()), units, include_shipping=include_shipping
+        order_amounts(order, lines.values()), units, include_shipping=whole
     )
     reallocate = []
     for line_id, count in units.items():
@@ -462,7 +476,11 @@ def _cancel_units(
     if plan.shipping:
         order.shipping_credited += plan.shipping
     money = _release_money(
-        order=order, account=order_account(order), amount=plan.total, key=key
+        order=order,
+        account=order_account(order),
+        amount=plan.total,
+        key=key,
+        whole=whole,
     )
     if reallocate:
         fulfillment_requests_withdraw(order=order, lines=reallocate)
@@ -510,7 +528,7 @@ def order_cancel(*, order: Order, actor, reason: str) -> Order:
         plan, money, _ = _cancel_units(
             order=order,
             units=units,
-            include_shipping=True,
+            whole=True,
             key=_key(order, "cancel", sorted(units.items())),
         )
         apply_transition(order, "cancel", actor=actor, reason=reason)
@@ -615,7 +633,7 @@ def order_lines_cancel(
         plan, money, reallocated = _cancel_units(
             order=order,
             units=units,
-            include_shipping=whole,
+            whole=whole,
             key=_key(
                 order,
                 "cancel-items",
@@ -790,7 +808,13 @@ def order_items_swap(
                 account=account, amount=difference, idempotency_key=f"{key}-authorize"
             )
         elif difference < 0:
-            _release_money(order=order, account=account, amount=-difference, key=key)
+            _release_money(
+                order=order,
+                account=account,
+                amount=-difference,
+                key=key,
+                whole=False,
+            )
         touched_allocation = _take_units(line, quantity)
         line.credited_amount += amounts.old_amount
         line.save(update_fields=LINE_MONEY_FIELDS)
@@ -903,7 +927,11 @@ def order_update(*, order: Order, actor, lines=None, **changes) -> Order:
                 )
             elif difference < 0:
                 _release_money(
-                    order=order, account=account, amount=-difference, key=key
+                    order=order,
+                    account=account,
+                    amount=-difference,
+                    key=key,
+                    whole=False,
                 )
             order.lines.all().delete()
             for line in rebuilt.lines:

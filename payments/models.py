@@ -42,6 +42,7 @@ class TransactionStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
 
 
 class PaymentAccount(FSMModelMixin, models.Model):
@@ -177,6 +178,16 @@ class PaymentAccount(FSMModelMixin, models.Model):
     def void(self) -> None:
         pass
 
+    # The owner was cancelled before its first authorization was had (still pending
+    # after a timeout, or failed): nothing was authorized, nothing will be.
+    @transition(
+        field=status,
+        source=[Status.PENDING_AUTHORIZATION, Status.AUTHORIZATION_FAILED],
+        target=Status.VOIDED,
+    )
+    def cancel_authorization(self) -> None:
+        pass
+
     # An additional authorization (a dearer item swapped in) after everything
     # authorized so far was captured.
     @transition(field=status, source=Status.CAPTURED, target=Status.PARTIALLY_CAPTURED)
@@ -187,7 +198,8 @@ class PaymentAccount(FSMModelMixin, models.Model):
 class PaymentTransaction(FSMModelMixin, models.Model):
     """One money movement asked of the provider, identified by its idempotency key.
 
-    pending → succeeded / failed; a failed one can be retried by hand (→ pending).
+    pending → succeeded / failed; a failed one can be retried by hand (→ pending);
+    a pending or failed one is cancelled when its owner is (→ cancelled, for good).
     Transient provider failures keep it pending with `next_retry_at` set; a beat
     sweep retries it with the same key until `attempts_left` runs out.
     """
@@ -265,6 +277,14 @@ class PaymentTransaction(FSMModelMixin, models.Model):
 
     @transition(field=status, source=Status.FAILED, target=Status.PENDING)
     def retry(self) -> None:
+        pass
+
+    # Not to be attempted any more (its owner was cancelled): neither the sweep nor
+    # a retry by hand picks it up again.
+    @transition(
+        field=status, source=[Status.PENDING, Status.FAILED], target=Status.CANCELLED
+    )
+    def cancel(self) -> None:
         pass
 
 

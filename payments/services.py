@@ -726,6 +726,64 @@ def payment_void(
     )
 
 
+def payment_authorization_cancel(
+    *, account: PaymentAccount, reason: str, actor=None
+) -> bool:
+    """Give up the first authorization of an account that never got one (still
+    pending after a provider timeout, or failed after its retries), because its
+    owner is cancelled: its authorization attempts are cancelled, so neither the
+    retry sweep nor a retry by hand can authorize money any more, and the account
+    becomes `voided` → `payment_account.authorization_cancelled`.
+
+    Returns False and changes nothing when the account holds an authorization by
+    the time its lock is taken (a retry succeeded a moment before; the caller voids
+    it as any other), or was cancelled already. Locks the account, then its
+    attempts: the same order as a retry, which therefore either finishes first or
+    finds its transaction cancelled.
+    """
+    with transaction.atomic():
+        locked = _lock_account(account.pk)
+        if locked.status not in (
+            AccountStatus.PENDING_AUTHORIZATION,
+            AccountStatus.AUTHORIZATION_FAILED,
+        ):
+            _refresh(account, locked)
+            return False
+        attempts = list(
+            PaymentTransaction.objects.select_for_update().filter(
+                account=locked,
+                kind=Kind.AUTHORIZE,
+                status__in=[
+                    PaymentTransaction.Status.PENDING,
+                    PaymentTransaction.Status.FAILED,
+                ],
+            )
+        )
+        for txn in attempts:
+            apply_transition(txn, "cancel", actor=actor, reason=reason)
+            txn.next_retry_at = None
+            txn.save(update_fields=["status", "next_retry_at", "updated_at"])
+        apply_transition(locked, "cancel_authorization", actor=actor, reason=reason)
+        locked.save(update_fields=["status", "updated_at"])
+        record_event(
+            "payment_account.authorization_cancelled",
+            locked,
+            {
+                "owner_type": locked.owner_type,
+                "owner_id": locked.owner_id,
+                "currency": locked.currency,
+                "amount": money.quantize(
+                    sum((txn.amount for txn in attempts), Decimal("0")),
+                    locked.currency,
+                ),
+                "transaction_ids": [txn.pk for txn in attempts],
+                "reason": reason,
+            },
+        )
+        _refresh(account, locked)
+    return True
+
+
 def payment_refund(
     *,
     account: PaymentAccount,

@@ -9,6 +9,7 @@ from inventory.models import StockLevel
 from oms.models import Event
 from orders import services
 from orders.models import Order
+from payments import tasks as payment_tasks
 from payments.services import payment_capture
 
 pytestmark = pytest.mark.django_db
@@ -199,3 +200,48 @@ def test_returned_units_are_refunded_with_shipping_when_asked(place_order, store
     line.refresh_from_db()
     assert (line.quantity_fulfilled, line.quantity_returned) == (0, 3)
     assert services.order_account(order).refunded_amount == order.total
+
+
+def test_an_order_whose_authorization_is_pending_can_be_cancelled_by_a_csr(
+    place_order, api_client_for, settings
+):
+    settings.OMS_PAYMENT_RETRY_BACKOFF_SECONDS = [0, 0, 0, 0, 0]
+    order = place_order(payment_token="tok_timeout")  # the gateway timed out
+    account = services.order_account(order)
+    assert account.status == "pending_authorization"
+
+    response = api_client_for("csr").post(
+        f"/api/v1/orders/{order.number}/cancel",
+        {"reason": "Customer gave up waiting"},
+        format="json",
+    )
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "cancelled"
+    event = Event.objects.get(name="order.cancelled", entity_id=str(order.pk))
+    assert D(event.payload["amount_voided"]) == D(event.payload["amount_refunded"]) == 0
+    # The retry that was due runs after the cancellation: it authorizes nothing.
+    assert payment_tasks.retry_due_transactions() == 0
+    account = services.order_account(order)
+    [authorization] = account.transactions.all()
+    assert authorization.status == "cancelled"
+    assert (account.status, account.authorized_amount) == ("voided", D("0"))
+
+
+def test_cancelling_items_while_the_authorization_is_pending_is_a_conflict(
+    place_order, api_client_for
+):
+    order = place_order(payment_token="tok_timeout")
+    line = lines_by_sku(order)["SKU-A"]
+
+    response = api_client_for("csr").post(
+        f"/api/v1/orders/{order.number}/cancel-items",
+        {"reason": "Out of stock", "items": [{"line_id": line.pk, "quantity": 1}]},
+        format="json",
+    )
+
+    assert response.status_code == 409
+    assert response.json()["type"] == "payment_authorization_pending"
+    line.refresh_from_db()
+    assert line.quantity_cancelled == 0
+    assert services.order_account(order).status == "pending_authorization"
