@@ -342,6 +342,34 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
     }
 )
 
+# Workflows --------------------------------------------------------------------------
+CELERY_IMPORTS = [*CELERY_IMPORTS, "orders.workflows.tasks"]
+# How long a process keeps the workflow configuration before reading it again; edits
+# made in this process apply at once, other processes see them within this time.
+OMS_WORKFLOW_CONFIG_TTL_SECONDS = float(
+    os.environ.get("OMS_WORKFLOW_CONFIG_TTL_SECONDS", "5")
+)
+# Delay before retry n of a failed step that runs after commit; then `error`.
+OMS_WORKFLOW_RETRY_BACKOFF_SECONDS = [60, 300, 1800, 7200]
+CELERY_BEAT_SCHEDULE["workflows.retry_due_runs"] = {
+    "task": "workflows.retry_due_runs",
+    "schedule": timedelta(seconds=30),
+}
+# Customer notifications: printed to the console unless an SMTP server is set.
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if os.environ.get("EMAIL_HOST")
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "orders@localhost")
+
 # Returns ----------------------------------------------------------------------------
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
     {

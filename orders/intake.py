@@ -25,6 +25,8 @@ from oms.services.events import record_event, record_events
 from orders import errors, services
 from orders.models import Channel, Order, OrderLine
 from orders.refund_calculator import order_discount_shares
+from orders.workflows.models import WorkflowStage
+from orders.workflows.runner import run_stage
 from payments.money import is_known_currency, quantize
 from payments.services import (
     AccountOpening,
@@ -265,6 +267,7 @@ def _after_payment(prepared: _Prepared, account) -> None:
     grace period, the opening."""
     order = prepared.order
     record_event(*_created_event(prepared))
+    run_stage(orders=[order], stage=WorkflowStage.CREATED)
     if order.order_type == Order.Type.POS:
         services.pos_complete(order=order, lines=prepared.lines, account=account)
     elif order.grace_period_ends_at <= order.created_at:
@@ -322,6 +325,9 @@ def _write(
             else:
                 created.append(_created_event(item))
         record_events(created)
+        run_stage(
+            orders=[order for _, order, _ in created], stage=WorkflowStage.CREATED
+        )
     one_by_one = [p for p in prepared if not (savepoints and _only_created(p))]
     for item in one_by_one:
         opening = _opening(item.order, item.data)

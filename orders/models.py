@@ -130,6 +130,8 @@ class Order(FSMModelMixin, models.Model):
     total = models.DecimalField(**MONEY)
     shipping_credited = models.DecimalField(**MONEY)
     tags = models.JSONField(default=list, blank=True)
+    # 0 (normal) to 9; set by people or by workflow steps (`set_field`).
+    priority = models.PositiveSmallIntegerField(default=0)
     fraud_score = models.DecimalField(
         max_digits=6, decimal_places=2, null=True, blank=True
     )
@@ -162,6 +164,9 @@ class Order(FSMModelMixin, models.Model):
             models.CheckConstraint(
                 condition=Q(order_type__in=OrderType.values),
                 name="order_type_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(priority__lte=9), name="order_priority_range"
             ),
             models.CheckConstraint(
                 condition=Q(shipping_price__gte=0)
@@ -368,4 +373,10 @@ from orders.routing.models import (  # noqa: E402, F401  (routing models live in
     OrderRouting,
     RoutingRuleSet,
     Shipment,
+)
+from orders.workflows.models import (  # noqa: E402, F401  (workflow models live in orders/workflows/)
+    OrderTypeDefinition,
+    WorkflowStep,
+    WorkflowStepGroup,
+    WorkflowStepRun,
 )

@@ -8,6 +8,7 @@ Money always follows `orders.refund_calculator`.
 """
 
 import hashlib
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -32,6 +33,8 @@ from orders.refund_calculator import (
     refund_plan,
     swap_amounts,
 )
+from orders.workflows.models import WorkflowStage
+from orders.workflows.runner import WorkflowStepFailed, run_stage
 from payments.money import quantize
 from payments.selectors import payment_account_for_owner, payment_accounts_expiring
 from payments.services import (
@@ -48,6 +51,7 @@ ZERO = Decimal("0")
 AUTHORIZED_STATUSES = {"authorized", "partially_captured", "captured"}
 SWEEP_BATCH = 200
 LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL: NOWAIT found the row locked
+logger = logging.getLogger(__name__)
 
 
 # Locking and reading ------------------------------------------------------------------
@@ -236,8 +240,9 @@ def approval_failures(*, order: Order, account) -> list[str]:
 def _hold(*, order: Order, reasons: list[str], actor) -> Order:
     """Put a created or opened order on hold (out of its queue) with the reasons;
     an order already held or in fulfillment keeps its state and gains the reasons,
-    which the page shows. Records `order.held`."""
-    if can_proceed(order.hold):
+    which the page shows. Records `order.held` and runs the on-hold steps."""
+    entering = can_proceed(order.hold)
+    if entering:
         apply_transition(
             order, "hold", actor=actor, reason="; ".join(reasons), reasons=reasons
         )
@@ -245,7 +250,15 @@ def _hold(*, order: Order, reasons: list[str], actor) -> Order:
         order.hold_reasons = [*order.hold_reasons, *reasons]
     order.save(update_fields=["status", "queue", "hold_reasons", "updated_at"])
     record_event("order.held", order, {"number": order.number, "reasons": reasons})
+    if entering:
+        run_stage(orders=[order], stage=WorkflowStage.ON_HOLD, actor=actor)
     return order
+
+
+def order_hold_for_review(*, order: Order, reason: str, actor) -> Order:
+    """Hold a created or opened order for review (a workflow step's decision);
+    the caller's transaction holds the order's row."""
+    return _hold(order=order, reasons=[reason], actor=actor)
 
 
 def open_or_hold(*, order: Order, account, actor) -> Order:
@@ -259,6 +272,7 @@ def open_or_hold(*, order: Order, account, actor) -> Order:
     order.queue = order.routing_queue
     order.save(update_fields=["status", "queue", "hold_reasons", "updated_at"])
     record_event("order.opened", order, {"number": order.number, "queue": order.queue})
+    run_stage(orders=[order], stage=WorkflowStage.OPENED, actor=actor)
     _route_pickup(order)
     return order
 
@@ -300,6 +314,7 @@ def pos_complete(*, order: Order, lines: list[OrderLine], account) -> Order:
     record_event(
         "order.completed", order, {"number": order.number, "order_type": "pos"}
     )
+    run_stage(orders=[order], stage=WorkflowStage.COMPLETED)
     return order
 
 
@@ -332,7 +347,17 @@ def orders_open_due(*, limit: int = SWEEP_BATCH) -> int:
         .order_by("grace_period_ends_at")
         .values_list("pk", flat=True)[:limit]
     )
-    return sum(1 for pk in due if order_open(order_id=pk) is not None)
+    return sum(1 for pk in due if _open_logged(pk) is not None)
+
+
+def _open_logged(order_id: int) -> Order | None:
+    """One order of the sweep: a workflow step that refuses the opening leaves the
+    order created (and is logged), without stopping the sweep."""
+    try:
+        return order_open(order_id=order_id)
+    except WorkflowStepFailed as exc:
+        logger.warning("Order %s not opened: %s", order_id, exc.message)
+        return None
 
 
 def orders_recheck_on_hold(*, limit: int = SWEEP_BATCH) -> int:
@@ -412,6 +437,7 @@ def _approve(*, order: Order, actor, comment: str) -> Order:
             "comment": comment,
         },
     )
+    run_stage(orders=[order], stage=WorkflowStage.OPENED, actor=actor)
     _route_pickup(order)
     return order
 
@@ -552,6 +578,7 @@ def order_cancel(*, order: Order, actor, reason: str) -> Order:
                 "shipping_amount": plan.shipping,
             },
         )
+        run_stage(orders=[order], stage=WorkflowStage.CANCELLED, actor=actor)
         return order
 
 
@@ -615,6 +642,7 @@ def order_complete_if_done(order: Order, *, actor) -> None:
         return
     apply_transition(order, "complete", actor=actor, reason="Nothing left to fulfill.")
     record_event("order.completed", order, {"number": order.number})
+    run_stage(orders=[order], stage=WorkflowStage.COMPLETED, actor=actor)
 
 
 def order_lines_cancel(
@@ -669,6 +697,7 @@ def order_lines_cancel(
                     "shipping_amount": plan.shipping,
                 },
             )
+            run_stage(orders=[order], stage=WorkflowStage.CANCELLED, actor=actor)
         else:
             if reallocated:
                 _back_to_routing(order)

@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 from oms.celery import app as celery_app
 from oms.roles import Role
 from oms.services.api_clients import api_client_create
+from orders.workflows.config import forget_config
 
 
 @pytest.fixture(autouse=True)
@@ -27,6 +28,15 @@ def eager_celery(request):
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def fresh_workflow_config():
+    """Each test reads the workflow configuration of its own database: a copy
+    cached by an earlier test may hold steps its rollback removed."""
+    forget_config()
+    yield
+    forget_config()
 
 
 @pytest.fixture(autouse=True)

@@ -53,6 +53,8 @@ from orders.services import (
     order_complete_if_done,
     order_lines_cancel,
 )
+from orders.workflows.models import WorkflowStage
+from orders.workflows.runner import run_stage
 from payments.money import quantize
 from payments.services import payment_capture
 
@@ -732,8 +734,9 @@ def _create_requests(*, run, orders, decisions, now) -> None:
     _allocate_lines(allocated)
     routed_ids = [d.order_id for d in decisions]
     routed_orders = [orders[order_id] for order_id in routed_ids]
+    started = [o for o in routed_orders if o.status == Order.Status.OPENED]
     apply_transitions(
-        [o for o in routed_orders if o.status == Order.Status.OPENED],
+        started,
         "start_fulfillment",
         reason=f"Routed by brokering run {run.pk}."
         if run
@@ -747,6 +750,7 @@ def _create_requests(*, run, orders, decisions, now) -> None:
         auto_cancel_at=None, last_run=run
     )
     record_events(events)
+    run_stage(orders=started, stage=WorkflowStage.IN_FULFILLMENT)
 
 
 def _allocate_lines(allocated: list[tuple[int, int]]) -> None:
@@ -1095,6 +1099,8 @@ def _hand_over(
             lines=shipped,
         ),
     )
+    if carrier:
+        run_stage(orders=[order], stage=WorkflowStage.SHIPPED, actor=actor)
     order_complete_if_done(order, actor=actor)
     order.save(update_fields=["status", "queue", "updated_at"])
     return shipment
@@ -1160,6 +1166,7 @@ def fulfillment_request_ready_for_pickup(
                 pickup_deadline=request.pickup_deadline,
             ),
         )
+        run_stage(orders=[order], stage=WorkflowStage.READY_FOR_PICKUP, actor=actor)
         return request
 
 
