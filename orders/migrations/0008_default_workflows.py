@@ -3,13 +3,9 @@ lifecycle out of the box: an order confirmation when an order is taken in, a
 shipping notice and an ERP export when a shipment leaves, a ready-for-pickup
 notice, a cancellation notice.
 
-The ERP connector is a webhook subscription to `order.exported.erp`, created
-inactive with a placeholder address: until an admin sets the ERP's endpoint and
-activates it (Integrations → Webhooks), the export step only warns, so a fresh
-install never piles up failing deliveries."""
-
-import base64
-import secrets
+The ERP connector is a webhook subscription to `order.exported.erp` that an admin
+adds with the ERP's endpoint (Integrations → Webhooks); until then the export
+step only warns, so a fresh install never piles up failing deliveries."""
 
 from django.db import migrations
 
@@ -73,7 +69,6 @@ STEPS = {
 def seed(apps, schema_editor):
     OrderTypeDefinition = apps.get_model("orders", "OrderTypeDefinition")
     WorkflowStep = apps.get_model("orders", "WorkflowStep")
-    WebhookSubscription = apps.get_model("oms", "WebhookSubscription")
     for code, name, stages in ORDER_TYPES:
         order_type, _ = OrderTypeDefinition.objects.get_or_create(
             code=code, defaults={"name": name, "flow": code, "stages": stages}
@@ -87,28 +82,16 @@ def seed(apps, schema_editor):
                     timing="async",
                     **step,
                 )
-    if not WebhookSubscription.objects.filter(name="ERP export").exists():
-        WebhookSubscription.objects.create(
-            name="ERP export",
-            url="https://erp.example.invalid/oms/orders",
-            event_patterns=["order.exported.erp"],
-            active=False,
-            secret="whsec_" + base64.b64encode(secrets.token_bytes(24)).decode(),
-        )
 
 
 def unseed(apps, schema_editor):
     apps.get_model("orders", "WorkflowStep").objects.all().delete()
     apps.get_model("orders", "OrderTypeDefinition").objects.all().delete()
-    apps.get_model("oms", "WebhookSubscription").objects.filter(
-        name="ERP export", event_patterns=["order.exported.erp"]
-    ).delete()
 
 
 class Migration(migrations.Migration):
     dependencies = [
         ("orders", "0007_workflows"),
-        ("oms", "0003_webhook_subscription_owner"),
     ]
 
     operations = [migrations.RunPython(seed, unseed)]

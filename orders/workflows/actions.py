@@ -178,8 +178,8 @@ def order_document(order: Order) -> dict:
 class ExportToConnector(Action):
     """Send the order to an external system (ERP, WMS): records
     `order.exported.<connector>`, which the webhook machinery delivers signed to the
-    connector's subscription, with retries and a delivery log. An inactive
-    connector (no endpoint set yet) is a warning, not an error."""
+    connector's subscription, with retries and a delivery log. A connector not
+    set up yet, or inactive, is a warning, not an error."""
 
     code = "export_to_connector"
     label = "Export to a connector"
@@ -198,9 +198,9 @@ class ExportToConnector(Action):
         connector = params["connector"]
         state, subscriptions = self._state(connector)
         if state == "missing":
-            return Outcome.error(
-                f"No connector “{connector}”: subscribe a webhook to "
-                f"{export_event_name(connector)}."
+            return Outcome.warning(
+                f"Connector “{connector}” is not set up (subscribe a webhook to "
+                f"{export_event_name(connector)}); the order was not sent."
             )
         if state == "inactive":
             return Outcome.warning(
@@ -214,7 +214,7 @@ class ExportToConnector(Action):
         connector = params["connector"]
         state, subscriptions = self._state(connector)
         if state == "missing":
-            return f"Would fail: no connector “{connector}”."
+            return f"Would warn: connector “{connector}” is not set up."
         if state == "inactive":
             return f"Would warn: connector “{connector}” is inactive."
         return "Would POST the order to " + ", ".join(s.url for s in subscriptions)

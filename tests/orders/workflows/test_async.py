@@ -13,6 +13,7 @@ from oms.services.events import dispatch_events
 from orders.workflows.models import WorkflowStep, WorkflowStepRun
 from orders.workflows.runner import run_retry
 from orders.workflows.tasks import retry_due_runs
+from tests.orders.workflows.conftest import FAILING
 
 pytestmark = pytest.mark.django_db
 
@@ -46,17 +47,11 @@ def make_due(run):
 
 
 def test_a_failed_async_step_is_retried_with_back_off_until_it_succeeds(
-    without_seeded_steps, add_step, place_order, settings
+    without_seeded_steps, broken, add_step, place_order, settings
 ):
     settings.OMS_WORKFLOW_RETRY_BACKOFF_SECONDS = [60, 300]
-    add_step(
-        "created",
-        "export_to_connector",
-        {"connector": "wms"},
-        name="Export to WMS",
-        timing="async",
-        stop_on_error=True,
-    )
+    add_step("created", *FAILING, name="Export", timing="async", stop_on_error=True)
+    add_step("created", "export_to_connector", {"connector": "wms"}, timing="async")
     add_step("created", "add_tags", {"tags": ["exported"]}, name="Tag", timing="async")
     before = timezone.now()
 
@@ -64,9 +59,11 @@ def test_a_failed_async_step_is_retried_with_back_off_until_it_succeeds(
 
     run = WorkflowStepRun.objects.get(order=order)
     assert run.result == "retrying" and run.attempts == 1
+    assert run.message == "The ERP is down."
     assert before + timedelta(seconds=59) < run.next_attempt_at
     assert retry_due_runs() == 0  # not due yet
 
+    broken["now"] = False  # the ERP is back
     WebhookSubscription.objects.create(
         name="WMS",
         url="https://wms.example.com/in",
@@ -80,17 +77,17 @@ def test_a_failed_async_step_is_retried_with_back_off_until_it_succeeds(
     run.refresh_from_db()
     order.refresh_from_db()
     assert (run.result, run.attempts, run.next_attempt_at) == ("success", 2, None)
-    assert order.tags == ["exported"]  # the step it had stopped runs now
+    assert order.tags == ["exported"]  # the steps it had stopped run now
     event = Event.objects.get(name="order.exported.wms")
     assert event.payload["number"] == order.number
     assert WebhookDelivery.objects.get(event=event).subscription.name == "WMS"
 
 
 def test_after_the_last_retry_the_step_is_an_error_retried_by_hand(
-    without_seeded_steps, add_step, place_order, settings
+    without_seeded_steps, broken, add_step, place_order, settings
 ):
     settings.OMS_WORKFLOW_RETRY_BACKOFF_SECONDS = [60]
-    add_step("created", "export_to_connector", {"connector": "wms"}, timing="async")
+    add_step("created", *FAILING, timing="async")
     order = place_order()
     run = WorkflowStepRun.objects.get(order=order)
     with pytest.raises(Conflict):
@@ -104,9 +101,17 @@ def test_after_the_last_retry_the_step_is_an_error_retried_by_hand(
     run_retry(run_id=run.pk, by_hand=True)
     run.refresh_from_db()
     assert (run.result, run.attempts) == ("error", 3)
+    broken["now"] = False
+    run_retry(run_id=run.pk, by_hand=True)
+    run.refresh_from_db()
+    assert (run.result, run.attempts, run.message) == (
+        "success",
+        4,
+        "Worked this time.",
+    )
 
 
-def test_the_seeded_erp_export_only_warns_while_its_connector_is_inactive(
+def test_the_seeded_erp_export_only_warns_until_its_connector_is_set_up(
     place_order,
 ):
     order = place_order()
@@ -119,6 +124,6 @@ def test_the_seeded_erp_export_only_warns_while_its_connector_is_inactive(
 
     run = WorkflowStepRun.objects.get(order=order, step=step)
     assert run.result == "warning"
-    assert "inactive" in run.message
+    assert "not set up" in run.message
     assert not Event.objects.filter(name__startswith="order.exported").exists()
     assert not WebhookDelivery.objects.exists()

@@ -9,10 +9,9 @@ from orders.models import Order
 from orders.workflows import services
 from orders.workflows.models import WorkflowStepRun
 from orders.workflows.runner import WorkflowStepFailed
+from tests.orders.workflows.conftest import FAILING
 
 pytestmark = pytest.mark.django_db(transaction=False)
-
-MISSING_CONNECTOR = ("export_to_connector", {"connector": "nowhere"})
 
 
 def runs_of(order):
@@ -21,7 +20,9 @@ def runs_of(order):
     )
 
 
-def test_steps_run_in_position_order(without_seeded_steps, add_step, place_order):
+def test_steps_run_in_position_order(
+    without_seeded_steps, broken, add_step, place_order
+):
     add_step("created", "record_note", {"text": "second"}, name="B", position=20)
     add_step("created", "record_note", {"text": "first"}, name="A", position=10)
 
@@ -36,10 +37,10 @@ def test_steps_run_in_position_order(without_seeded_steps, add_step, place_order
 
 
 def test_a_failing_step_with_stop_on_error_rolls_the_transition_back(
-    without_seeded_steps, add_step, place_order, opened_order
+    without_seeded_steps, broken, add_step, place_order, opened_order
 ):
     add_step("opened", "add_tags", {"tags": ["opened"]}, name="Tag")
-    add_step("opened", *MISSING_CONNECTOR, name="Export", stop_on_error=True)
+    add_step("opened", *FAILING, name="Export", stop_on_error=True)
     add_step("opened", "record_note", {"text": "never"}, name="Note")
 
     with pytest.raises(WorkflowStepFailed) as failure:
@@ -54,9 +55,9 @@ def test_a_failing_step_with_stop_on_error_rolls_the_transition_back(
 
 
 def test_a_failing_step_without_stop_on_error_lets_the_rest_run(
-    without_seeded_steps, add_step, place_order
+    without_seeded_steps, broken, add_step, place_order
 ):
-    add_step("created", *MISSING_CONNECTOR, name="Export")
+    add_step("created", *FAILING, name="Export")
     add_step("created", "add_tags", {"tags": ["vip"]}, name="Tag")
 
     order = place_order()
@@ -64,13 +65,13 @@ def test_a_failing_step_without_stop_on_error_lets_the_rest_run(
     order.refresh_from_db()
     assert order.tags == ["vip"]
     assert runs_of(order) == [("Export", "error"), ("Tag", "success")]
-    assert "No connector “nowhere”" in WorkflowStepRun.objects.first().message
+    assert WorkflowStepRun.objects.first().message == "The ERP is down."
 
 
 def test_conditions_look_at_the_earlier_results(
-    without_seeded_steps, add_step, place_order
+    without_seeded_steps, broken, add_step, place_order
 ):
-    add_step("created", *MISSING_CONNECTOR, name="Export")
+    add_step("created", *FAILING, name="Export")
     add_step("created", "add_tags", {"tags": ["ok"]}, condition="all_succeeded")
     add_step("created", "add_tags", {"tags": ["check"]}, condition="any_error")
     add_step("created", "add_tags", {"tags": ["warned"]}, condition="any_warning")
@@ -82,7 +83,7 @@ def test_conditions_look_at_the_earlier_results(
 
 
 def test_scope_filters_enable_and_disable_steps(
-    without_seeded_steps, add_step, place_order
+    without_seeded_steps, broken, add_step, place_order
 ):
     order_services.channel_create(code="app", name="App")
     add_step(
@@ -106,14 +107,14 @@ def test_scope_filters_enable_and_disable_steps(
 
 
 def test_a_group_runs_its_members_and_stops_on_their_error(
-    without_seeded_steps, add_step, place_order
+    without_seeded_steps, broken, add_step, place_order
 ):
     group = services.group_create(code="review", name="Review", stop_on_error=True)
     services.step_create(
         group=group,
         name="Export",
-        action=MISSING_CONNECTOR[0],
-        params=MISSING_CONNECTOR[1],
+        action=FAILING[0],
+        params=FAILING[1],
     )
     services.step_create(
         group=group, name="Tag", action="add_tags", params={"tags": ["grouped"]}
@@ -134,7 +135,7 @@ def test_a_group_runs_its_members_and_stops_on_their_error(
 
 
 def test_put_on_hold_holds_the_order_and_runs_the_on_hold_steps(
-    without_seeded_steps, add_step, place_order, opened_order
+    without_seeded_steps, broken, add_step, place_order, opened_order
 ):
     add_step("opened", "put_on_hold", {"reason": "Big order: review"}, name="Hold")
     add_step("opened", "add_tags", {"tags": ["never"]}, name="After hold")
@@ -149,7 +150,9 @@ def test_put_on_hold_holds_the_order_and_runs_the_on_hold_steps(
     assert Event.objects.filter(name="order.held").exists()
 
 
-def test_set_field_sets_an_allowed_field(without_seeded_steps, add_step, place_order):
+def test_set_field_sets_an_allowed_field(
+    without_seeded_steps, broken, add_step, place_order
+):
     add_step("created", "set_field", {"field": "priority", "value": 7})
 
     order = place_order()
@@ -159,7 +162,7 @@ def test_set_field_sets_an_allowed_field(without_seeded_steps, add_step, place_o
 
 
 def test_steps_of_another_order_type_do_not_run(
-    without_seeded_steps, add_step, place_order
+    without_seeded_steps, broken, add_step, place_order
 ):
     services.order_type_create(code="gift", name="Gift", flow="standard")
     from orders.workflows.models import OrderTypeDefinition
