@@ -143,3 +143,14 @@ def screenshot():
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
     return save
+
+
+# Fault tests --------------------------------------------------------------------------
+@pytest.fixture
+def private_redis():
+    """A redis-server of this test's own on a free port, which the test may stop and
+    start again (the shared one must never be stopped)."""
+    from tests.servers import RedisServer
+
+    with RedisServer() as server:
+        yield server

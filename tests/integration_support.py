@@ -1,12 +1,7 @@
 """Real Celery workers for integration tests: a thread (start_worker) or a process."""
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from contextlib import contextmanager
-from pathlib import Path
 from unittest import mock
 
 import pytest
@@ -15,8 +10,7 @@ from django.conf import settings
 from django.db import connection
 
 from oms.celery import app as celery_app
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.servers import CeleryProcess
 
 needs_services = pytest.mark.skipif(
     not settings.REDIS_URL or connection.vendor != "postgresql",
@@ -64,55 +58,23 @@ def test_database_url() -> str:
     return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
-class WorkerProcess:
-    """`celery worker` as a real process on this test's queue and test database."""
+class WorkerProcess(CeleryProcess):
+    """`celery worker` as a real process on this test's queue and test database;
+    `app` may name a test module that adjusts the real Celery app
+    (tests/fault_worker.py)."""
 
-    def __init__(self, **extra_env: str):
-        self.env = {
-            **os.environ,
+    def __init__(self, *, app: str = "oms", **extra_env: str):
+        env = {
             "DATABASE_URL": test_database_url(),
             "CELERY_QUEUE": celery_app.conf.task_default_queue,
             "OMS_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
             **extra_env,
         }
+        super().__init__("worker", app=app, env=env)
         self.env.pop("PYTEST_XDIST_WORKER", None)
-        self.process: subprocess.Popen | None = None
 
-    def start(self) -> "WorkerProcess":
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "oms",
-                "worker",
-                "--pool",
-                "prefork",
-                "--concurrency",
-                "2",
-                "-l",
-                "warning",
-                "--without-heartbeat",
-                "--without-mingle",
-                "--without-gossip",
-            ],
-            cwd=ROOT,
-            env=self.env,
-            start_new_session=True,
-        )
-        return self
 
-    def kill(self) -> None:
-        """SIGKILL the worker and its children, as a crash would."""
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill()
+def publish(task, *, broker_url: str, **kwargs) -> None:
+    """Send `task` to this test's queue on another broker (a private Redis)."""
+    with celery_app.connection_for_write(broker_url) as connection:
+        task.apply_async(kwargs=kwargs, connection=connection)

@@ -9,10 +9,13 @@ from django.db import connection
 
 from inventory import services as inventory_services
 from inventory.models import Reservation, StockLevel
+from oms.models import Event
 from orders.intake import LineInput
 from orders.models import Order
 from orders.routing import services
 from orders.routing.models import BrokeringRun, FulfillmentRequest
+from orders.routing.tasks import run_brokering_task
+from tests.integration_support import WorkerProcess, needs_services, publish, wait_until
 
 LINES = [LineInput(sku="SKU-A", quantity=1, unit_price=Decimal("10.00"))]
 
@@ -266,3 +269,61 @@ def test_beat_fails_an_abandoned_run_and_starts_a_new_one(
     assert stuck.status == "failed"
     fresh = BrokeringRun.objects.exclude(pk=stuck.pk).get()
     assert (fresh.status, fresh.orders_routed) == ("completed", 1)
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+@needs_services
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_process_killed_mid_run_leaves_the_rest_to_its_successor(
+    london_order, places, products, put_stock, default_rules, private_redis
+):
+    """SIGKILL of the worker process while a run is between (or inside) batches; a
+    new worker gets the task back from the broker (acks late), resumes the run and
+    routes every order exactly once."""
+    put_stock(places["near"], products["SKU-A"], 100)
+    orders = [
+        london_order(
+            lines=LINES, shipping_price=Decimal("0"), shipping_tax=Decimal("0")
+        )
+        for _ in range(40)
+    ]
+    run = services.brokering_run_start(rule_set=default_rules, enqueue=False)
+    fault_env = {
+        "REDIS_URL": private_redis.url,
+        "FAULT_BROKERING_BATCH": "4",
+        "FAULT_BROKERING_PAUSE": "0.3",
+        "FAULT_VISIBILITY_TIMEOUT": "3",
+    }
+
+    def routed() -> int:
+        return BrokeringRun.objects.get(pk=run.pk).orders_routed
+
+    worker = WorkerProcess(app="tests.fault_worker", **fault_env).start()
+    try:
+        publish(run_brokering_task, broker_url=private_redis.url, run_id=run.pk)
+        wait_until(lambda: routed() >= 8, timeout=30, message="the run never began")
+        worker.kill()
+        routed_when_killed = routed()
+        assert 8 <= routed_when_killed < 40, "not killed in the middle of the run"
+        assert BrokeringRun.objects.get(pk=run.pk).status == "running"
+        _consistent(orders)
+
+        worker = WorkerProcess(app="tests.fault_worker", **fault_env).start()
+        wait_until(
+            lambda: BrokeringRun.objects.get(pk=run.pk).status == "completed",
+            timeout=30,
+            message=lambda: f"run stuck at {routed()} of 40 routed",
+        )
+    finally:
+        worker.stop()
+
+    run.refresh_from_db()
+    assert (run.orders_routed, run.orders_seen) == (40, 40)
+    assert BrokeringRun.objects.count() == 1
+    _consistent(orders)
+    assert FulfillmentRequest.objects.count() == 40
+    assert Reservation.objects.count() == 40
+    level = StockLevel.objects.get(location=places["near"], product=products["SKU-A"])
+    assert level.reserved == 40
+    assert Event.objects.filter(name="fulfillment_request.assigned").count() == 40
