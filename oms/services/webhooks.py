@@ -133,7 +133,9 @@ def _claim(delivery_id: int) -> WebhookDelivery | None:
     now = timezone.now()
     with transaction.atomic():
         delivery = (
-            WebhookDelivery.objects.select_for_update(skip_locked=True)
+            # of=self: locking the joined subscription row too would make every
+            # other worker's claim on that subscription skip its delivery.
+            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("event", "subscription")
             .filter(pk=delivery_id, status=WebhookDelivery.Status.PENDING)
             .first()

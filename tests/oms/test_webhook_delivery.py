@@ -1,9 +1,12 @@
 """Signed delivery, retries with back-off and re-delivery, against a real receiver."""
 
-import pytest
-from django.db import transaction
+import threading
+from unittest import mock
 
-from oms.models import WebhookDelivery
+import pytest
+from django.db import connection, transaction
+
+from oms.models import WebhookDelivery, WebhookSubscription
 from oms.services.events import dispatch_events, record_event
 from oms.services.webhooks import (
     delivery_attempt,
@@ -170,3 +173,43 @@ def test_only_matching_active_subscriptions_get_deliveries(
     assert list(WebhookDelivery.objects.values_list("subscription", "event__name")) == [
         (returns_only.pk, "return.processed")
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_delivery_is_sent_while_another_transaction_holds_its_subscription(
+    subscribed, django_user_model
+):
+    """Concurrent attempts of one subscription's deliveries (two worker processes)
+    each lock what they claim: a claim must not lock the shared subscription or
+    event row, or every other attempt on that subscription skips its delivery."""
+    user = django_user_model.objects.create(username="u")
+    with Receiver() as receiver:
+        subscription = subscribed(receiver)
+        # No task runs: the delivery waits, as if its message were on its way.
+        with (
+            mock.patch("oms.services.events.enqueue"),
+            mock.patch("oms.services.events.enqueue_on_commit"),
+        ):
+            record(user)
+            dispatch_events()
+        holding, release = threading.Event(), threading.Event()
+
+        def hold_subscription_row():
+            with transaction.atomic():
+                WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
+                holding.set()
+                release.wait(10)
+            connection.close()
+
+        other = threading.Thread(target=hold_subscription_row)
+        other.start()
+        try:
+            assert holding.wait(10)
+            attempted = delivery_attempt(delivery_id=only_delivery().pk)
+        finally:
+            release.set()
+            other.join()
+
+    assert attempted is not None, "skipped: the claim needed the subscription row too"
+    assert only_delivery().status == WebhookDelivery.Status.SUCCEEDED
+    assert len(receiver.received) == 1
