@@ -197,7 +197,11 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "oms") + (
     if os.environ.get("PYTEST_XDIST_WORKER")
     else ""
 )
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# max_retries 0: a publish while the broker is down fails at once instead of
+# retrying to connect for the connect timeout (~6 s per task, inside a request);
+# enqueue() logs it and the sweeps re-derive the work. The worker's own consumer
+# reconnects by broker_connection_retry, which this does not change.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "max_retries": 0}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 # Periodic sweeps. Deadlines live in the database; these only pick up what is due.

@@ -58,20 +58,25 @@ def test_database_url() -> str:
     return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
+def services_env(**extra: str) -> dict:
+    """The environment of a server process working on this test's database and
+    Celery queue (the xdist suffix is already part of the queue name)."""
+    return {
+        "DATABASE_URL": test_database_url(),
+        "CELERY_QUEUE": celery_app.conf.task_default_queue,
+        "PYTEST_XDIST_WORKER": None,
+        "OMS_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
+        **extra,
+    }
+
+
 class WorkerProcess(CeleryProcess):
     """`celery worker` as a real process on this test's queue and test database;
     `app` may name a test module that adjusts the real Celery app
     (tests/fault_worker.py)."""
 
     def __init__(self, *, app: str = "oms", **extra_env: str):
-        env = {
-            "DATABASE_URL": test_database_url(),
-            "CELERY_QUEUE": celery_app.conf.task_default_queue,
-            "OMS_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
-            **extra_env,
-        }
-        super().__init__("worker", app=app, env=env)
-        self.env.pop("PYTEST_XDIST_WORKER", None)
+        super().__init__("worker", app=app, env=services_env(**extra_env))
 
 
 def publish(task, *, broker_url: str, **kwargs) -> None:

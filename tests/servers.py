@@ -50,7 +50,9 @@ class ServerProcess:
 
     def __init__(self, command: list[str], env: dict | None = None):
         self.command = command
-        self.env = {**os.environ, **(env or {})}
+        # A None value removes the variable from the inherited environment.
+        merged = {**os.environ, **(env or {})}
+        self.env = {key: value for key, value in merged.items() if value is not None}
         self.process: subprocess.Popen | None = None
 
     def start(self):
