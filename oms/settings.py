@@ -104,7 +104,14 @@ TEMPLATES = [
 DATA_DIR = Path(os.environ.get("OMS_DATA_DIR", BASE_DIR / "var"))
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    # Persistent connections are checked before each request reuses one, so a
+    # connection the server dropped while idle (restart, failover, an administrator's
+    # pg_terminate_backend) is replaced instead of failing that request.
+    DATABASES = {
+        "default": dj_database_url.parse(
+            DATABASE_URL, conn_max_age=60, conn_health_checks=True
+        )
+    }
 else:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {

@@ -4,11 +4,13 @@ from http import HTTPStatus
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from django_fsm import TransitionNotAllowed
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
 from oms.errors import ApplicationError
 
@@ -67,7 +69,23 @@ def transition_conflict(exc: TransitionNotAllowed) -> Response:
     return Response(body, status=409)
 
 
+def database_unavailable() -> Response:
+    """A lost connection, a deadlock or a serialization failure: the request's
+    transaction was rolled back, so the client may send it again (writes are
+    idempotent by external id or Idempotency-Key). Not a 500: nothing is broken."""
+    set_rollback()
+    body = error_body(
+        503,
+        "The database failed during the request and its transaction was rolled "
+        "back. Send it again.",
+        "database_unavailable",
+    )
+    return Response(body, status=503, headers={"Retry-After": "1"})
+
+
 def exception_handler(exc, context):
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return database_unavailable()
     if isinstance(exc, TransitionNotAllowed):
         return transition_conflict(exc)
     if isinstance(exc, ApplicationError):
