@@ -21,6 +21,7 @@ SIDEBAR = {
         "Brokering runs",
         "Simulate routing",
         "Returns",
+        "Bulk jobs",
         *INVENTORY_READ,
     },
     Role.STORE_ASSOCIATE: {
@@ -32,6 +33,7 @@ SIDEBAR = {
     Role.INVENTORY_MANAGER: {
         "Fulfillment requests",
         "ERP stock sync",
+        "Bulk jobs",
         *INVENTORY_READ,
         *INVENTORY_WORK,
     },
