@@ -699,7 +699,9 @@ def order_lines_cancel(
             )
             run_stage(orders=[order], stage=WorkflowStage.CANCELLED, actor=actor)
         else:
-            if reallocated:
+            # Allocated units that were not cancelled are open again: routing must
+            # place them. A line cancelled whole leaves nothing to place.
+            if any(line.quantity_open for line in reallocated):
                 _back_to_routing(order)
             order_complete_if_done(order, actor=actor)
         order.save(update_fields=["status", "queue", "shipping_credited", "updated_at"])

@@ -163,6 +163,31 @@ def test_cancelling_the_order_withdraws_the_request(routed):
     assert Event.objects.filter(name="fulfillment_request.withdrawn").count() == 1
 
 
+@pytest.mark.parametrize(
+    ("cancelled", "queue", "open_after"),
+    [
+        ({"SKU-B": 1}, "", {"SKU-A": 0, "SKU-B": 0}),  # a whole line: nothing to place
+        ({"SKU-A": 1}, "brokering", {"SKU-A": 1, "SKU-B": 0}),  # one unit is open again
+    ],
+)
+def test_cancelling_allocated_units_sends_back_to_routing_only_what_is_left(
+    routed, cancelled, queue, open_after
+):
+    order, request = routed()
+    by_sku = {line.sku: line for line in order.lines.all()}
+
+    order_services.order_lines_cancel(
+        order=order,
+        quantities={by_sku[sku].pk: units for sku, units in cancelled.items()},
+        actor=None,
+        reason="Customer changed mind",
+    )
+
+    order.refresh_from_db()
+    assert (order.status, order.queue) == ("in_fulfillment", queue)
+    assert {line.sku: line.quantity_open for line in order.lines.all()} == open_after
+
+
 def test_reject_without_a_reason_writes_nothing(routed):
     from oms.errors import ApplicationError
 
