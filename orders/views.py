@@ -20,7 +20,7 @@ from oms.services.transitions import allowed_transitions
 from orders import selectors, services
 from orders.forms import OrderEditForm, OrderFilterForm, SwapForm
 from orders.models import Order
-from orders.routing.selectors import order_fulfillment
+from orders.routing.selectors import order_fulfillment, order_short_lines
 from orders.services import order_account
 
 ORDER_ROLES = (Role.CSR,)
@@ -176,6 +176,7 @@ class OrderDetailView(RoleRequiredMixin, TemplateView):
             credited=credited,
             net=order.total - credited,
             fulfillment_requests=order_fulfillment(order=order),
+            short_lines=order_short_lines(order=order, lines=lines),
         )
         return context
 

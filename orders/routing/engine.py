@@ -243,9 +243,31 @@ def route(
         rules,
         without_stock=len(candidates) - len(stocked),
     )
+    if not assignments:
+        explanation["short"] = _short_lines(demand, candidates, stock)
     return Decision(
         order_id=demand.order_id, assignments=assignments, explanation=explanation
     )
+
+
+def _short_lines(demand: Demand, candidates, stock: StockView) -> list[dict]:
+    """The lines that every candidate's stock together cannot cover, with the
+    units missing: what a CSR must swap, cancel or wait for. Empty when the stock
+    is there but the split policy keeps the order whole."""
+    pooled: dict[int, int] = {}
+    short = []
+    for line in demand.lines:
+        if line.product_id not in pooled:
+            pooled[line.product_id] = sum(
+                units
+                for location_id, units in stock.holders(line.product_id).items()
+                if location_id in candidates
+            )
+        covered = min(pooled[line.product_id], line.quantity)
+        pooled[line.product_id] -= covered
+        if covered < line.quantity:
+            short.append({"line_id": line.line_id, "units": line.quantity - covered})
+    return short
 
 
 def _assign_all(location, demand, remaining, stock) -> Assignment:

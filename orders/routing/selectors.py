@@ -133,6 +133,24 @@ def order_fulfillment(*, order: Order) -> list[FulfillmentRequest]:
     )
 
 
+def order_short_lines(
+    *, order: Order, lines: Iterable[OrderLine]
+) -> list[tuple[OrderLine, int]]:
+    """The order's open lines that its last brokering run found no stock for at
+    any location, with the units missing (from the explanation kept with an order
+    it could not place)."""
+    routing = getattr(order, "routing", None)
+    short = {
+        item["line_id"]: item["units"]
+        for item in (routing.explanation.get("short", []) if routing else [])
+    }
+    return [
+        (line, short[line.pk])
+        for line in lines
+        if line.pk in short and line.quantity_open
+    ]
+
+
 def location_codes(ids: Iterable[int]) -> dict[int, str]:
     return dict(Location.objects.filter(pk__in=set(ids)).values_list("pk", "code"))
 

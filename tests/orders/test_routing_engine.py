@@ -116,6 +116,33 @@ def test_not_enough_stock_anywhere_places_nothing():
     assert decision.assignments == []
 
 
+def test_an_unfillable_order_names_the_lines_no_candidate_can_cover():
+    # Two shirts in Paris and one in Lyon; no socks; Marseille is not served.
+    stock = StockView({(1, SHIRT): 2, (2, SHIRT): 1, (3, SOCKS): 5})
+    rules = Rules(location_types=frozenset({"store"}))
+    order = demand((SHIRT, 2), (SOCKS, 1), (SHIRT, 2))
+
+    decision = route(order, LOCATIONS, stock, rules)
+
+    assert decision.explanation["outcome"] == "unfillable"
+    assert decision.explanation["short"] == [
+        {"line_id": 2, "units": 1},
+        {"line_id": 3, "units": 1},
+    ]
+
+
+def test_an_order_kept_whole_by_the_policy_is_short_of_nothing():
+    stock = StockView({(1, SHIRT): 1, (2, SOCKS): 1})
+    never = Rules(split_policy=SplitPolicy.NEVER)
+
+    decision = route(demand((SHIRT, 1), (SOCKS, 1)), LOCATIONS, stock, never)
+
+    assert (decision.explanation["outcome"], decision.explanation["short"]) == (
+        "unfillable",
+        [],
+    )
+
+
 def test_filters_exclude_by_type_shipping_activity_and_earlier_rejection():
     closed = Location(4, "OLD", "store", 48.85, 2.35, 1, can_ship=True, active=False)
     no_ship = Location(5, "NOS", "store", 48.85, 2.35, 1, can_ship=False, active=True)
