@@ -9,7 +9,7 @@ from oms.selectors import entity_timeline
 from orders.filters import OrderFilter
 from orders.models import Order, OrderLine
 from orders.refund_calculator import RefundPlan, refund_plan
-from orders.services import nothing_left_after, order_amounts
+from orders.services import nothing_left_after, order_account, order_amounts
 
 
 def order_list(*, filters: Mapping | None = None) -> QuerySet[Order]:
@@ -41,10 +41,20 @@ def order_get(*, number: str) -> Order:
 
 
 def order_timeline(*, order: Order) -> list[dict]:
-    """Every event and transition of the order and of its lines, oldest first."""
+    """Every event and transition of the order and of its lines, and the money
+    events of its payment account (authorized, captured, voided, refunded, failed),
+    oldest first: a CSR sees what a cancellation or a return gave back."""
     items = entity_timeline(entity_type="order", entity_id=order.pk)
     for line in order.lines.all():
         items.extend(entity_timeline(entity_type="order_line", entity_id=line.pk))
+    if account := order_account(order):
+        items.extend(
+            item
+            for item in entity_timeline(
+                entity_type="payment_account", entity_id=account.pk
+            )
+            if item["kind"] == "event"
+        )
     return sorted(items, key=lambda item: item["at"])
 
 

@@ -52,6 +52,9 @@ def test_the_detail_and_timeline_show_lines_and_who_did_what(
     assert [line["status"] for line in detail["lines"]] == ["cancelled", "cancelled"]
     names = [item["name"] for item in timeline]
     assert names.index("order.created") < names.index("order.cancelled")
+    # The money moves of the order's payment account are on it too.
+    voided = next(i for i in timeline if i["name"] == "payment_account.amount_voided")
+    assert voided["payload"]["amount"] == "55.00"
     assert any(
         item.get("actor") == "carla" and item.get("reason") == "Customer asked"
         for item in timeline
