@@ -17,7 +17,7 @@ from oms.params import text_param
 from oms.roles import Role, has_role
 from oms.selectors import entity_timeline
 from orders.selectors import order_get
-from orders.views import order_or_404
+from orders.views import ORDER_ROLES, order_or_404
 from returns import selectors, services
 from returns.api import ReturnFilterSerializer, ReturnRetrySerializer
 from returns.forms import ReturnItemsForm
@@ -143,6 +143,7 @@ class ReturnDetailView(RoleRequiredMixin, TemplateView):
             refunds=selectors.return_refund_transactions(return_request=ret),
             can_correct=ret.status == ReturnStatus.FAILED
             and has_role(self.request.user, *CORRECTION_ROLES),
+            can_open_order=has_role(self.request.user, *ORDER_ROLES),
             timeline=entity_timeline(entity_type="return", entity_id=ret.pk),
         )
         return context
