@@ -1,0 +1,146 @@
+"""Journey 1: a customer-service rep on the phone with a customer finds her order by
+email, sees the item that no location can fill, swaps it for one in stock and sees
+the order routed again; then cancels a line of another customer's order and sees
+the money given back on its timeline."""
+
+from decimal import Decimal
+
+import pytest
+from playwright.sync_api import expect
+
+from orders.intake import LineInput
+from tests.e2e.steps import cells, open_from_sidebar
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+]
+
+
+def timeline_row(page, what: str):
+    timeline = page.get_by_role("region", name="Timeline")
+    return timeline.get_by_role("row").filter(has_text=what)
+
+
+def test_csr_swaps_an_unfillable_item_and_cancels_a_line_of_another_order(
+    page,
+    live_server,
+    login,
+    screenshot,
+    make_user,
+    london_order,
+    places,
+    products,
+    put_stock,
+    run_brokering,
+):
+    camden, croydon = places["near"], places["far"]
+    # SKU-B is nowhere; SKU-D, which the customer accepts instead, is in Croydon.
+    put_stock(camden, products["SKU-A"], 2)
+    put_stock(croydon, products["SKU-C"], 2)
+    put_stock(croydon, products["SKU-D"], 3)
+    ada = london_order(customer_email="ada@example.com")
+    grace = london_order(
+        customer_name="Grace Hopper",
+        customer_email="grace@example.com",
+        lines=[
+            LineInput(
+                sku="SKU-C", quantity=2, unit_price=Decimal("10.00"), tax=Decimal("2")
+            ),
+            LineInput(
+                sku="SKU-D", quantity=1, unit_price=Decimal("25.00"), tax=Decimal("2.5")
+            ),
+        ],
+    )
+    run_brokering()  # the scheduled run: Ada's order cannot be placed, Grace's can
+    login(page, make_user("csr", username="carla"))
+
+    # Ada calls: the CSR finds her order by email.
+    open_from_sidebar(page, "Orders")
+    filters = page.get_by_role("form", name="Filter orders")
+    filters.get_by_label("Search").fill("ada@example.com")
+    filters.get_by_role("button", name="Filter").click()
+    expect(page.get_by_role("link", name=ada.number)).to_be_visible()
+    expect(page.get_by_role("link", name=grace.number)).to_have_count(0)
+    expect(page.get_by_role("row").filter(has_text=ada.number)).to_contain_text(
+        "Unfillable"
+    )
+    screenshot(page, "journey-1-csr-found-by-email")
+
+    page.get_by_role("link", name=ada.number).click()
+    fulfillment = page.get_by_role("region", name="Fulfillment")
+    expect(fulfillment).to_contain_text("Waiting in queue Unfillable")
+    expect(fulfillment.get_by_test_id("short-lines")).to_contain_text(
+        "No location has enough of: SKU-B (1 missing)"
+    )
+    expect(page.get_by_test_id("line-SKU-A")).to_contain_text("open")
+    screenshot(page, "journey-1-csr-sees-unfillable-item")
+
+    page.get_by_label("Line to replace").select_option(label="#2 SKU-B (1 left)")
+    page.get_by_label("Quantity").fill("1")
+    page.get_by_label("New SKU").fill("SKU-D")
+    page.get_by_label("Swap reason").fill("Customer accepts the blue one")
+    page.get_by_role("button", name="Swap items").click()
+
+    expect(
+        page.get_by_text(f"Items of order {ada.number} swapped for SKU-D.")
+    ).to_be_visible()
+    expect(page.get_by_test_id("line-SKU-B")).to_contain_text("cancelled")
+    expect(page.get_by_test_id("line-SKU-D")).to_contain_text("replaces line 2")
+    expect(fulfillment).to_contain_text("Waiting in queue Brokering")
+    expect(fulfillment.get_by_test_id("short-lines")).to_have_count(0)
+
+    # Rather than wait for the next scheduled run, the CSR starts one.
+    open_from_sidebar(page, "Brokering runs")
+    page.get_by_role("button", name="Start brokering run").click()
+    expect(page.get_by_role("status")).to_contain_text("Brokering run of Default")
+    runs = page.get_by_role("row").filter(has_text="Default")
+    expect(runs).to_have_count(2)
+    # Newest first: it saw one order (Ada's) and split it over two stores.
+    assert cells(runs.first)[2:7] == ["Completed", "", "1 / 1", "1", "1"]
+    screenshot(page, "journey-1-csr-brokering-run")
+
+    page.goto(f"{live_server.url}/backoffice/orders/{ada.number}/")
+    expect(page.get_by_test_id("order-status")).to_have_text("In fulfillment")
+    expect(fulfillment).not_to_contain_text("Waiting in queue")
+    expect(fulfillment).to_contain_text(f"{ada.number}-F1 at CAMDEN · Assigned")
+    expect(fulfillment).to_contain_text("SKU-A × 2")
+    expect(fulfillment).to_contain_text(f"{ada.number}-F2 at CROYDON · Assigned")
+    expect(fulfillment).to_contain_text("SKU-D × 1")
+    expect(timeline_row(page, "order.items_swapped")).to_contain_text(
+        "Customer accepts the blue one"
+    )
+    screenshot(page, "journey-1-csr-routed-again")
+
+    # Grace calls: she no longer wants SKU-D; the store still holds her order.
+    open_from_sidebar(page, "Orders")
+    filters.get_by_label("Search").fill("grace@example.com")
+    filters.get_by_role("button", name="Filter").click()
+    page.get_by_role("link", name=grace.number).click()
+    page.get_by_label("Units of SKU-D").fill("1")
+    page.get_by_label("Reason for cancelling units").fill("Customer changed her mind")
+    page.get_by_role("button", name="Preview cancellation of the chosen units").click()
+    expect(page.get_by_role("main")).to_contain_text(
+        "27.50 USD will go back to the customer"
+    )
+    screenshot(page, "journey-1-csr-cancel-preview")
+    page.get_by_role("button", name="Confirm cancellation").click()
+
+    expect(
+        page.get_by_text(f"Items of order {grace.number} cancelled.")
+    ).to_be_visible()
+    expect(page.get_by_test_id("line-SKU-D")).to_contain_text("cancelled")
+    expect(page.get_by_test_id("net")).to_have_text("27.50 USD")
+    expect(page.get_by_test_id("voided-amount")).to_have_text("27.50 USD")
+    expect(timeline_row(page, "order.items_cancelled")).to_contain_text(
+        "Customer changed her mind · 27.50 USD"
+    )
+    expect(timeline_row(page, "payment_account.amount_voided")).to_contain_text(
+        "27.50 USD"
+    )
+    # SKU-C is still with Croydon: nothing waits for routing.
+    expect(page.get_by_role("region", name="Fulfillment")).not_to_contain_text(
+        "Waiting in queue"
+    )
+    screenshot(page, "journey-1-csr-cancelled-line")
