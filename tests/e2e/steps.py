@@ -18,3 +18,16 @@ def cells(row) -> list[str]:
     """The texts of a table row's cells, as read on the page (once it shows)."""
     expect(row).to_be_visible()
     return [text.strip() for text in row.get_by_role("cell").all_inner_texts()]
+
+
+def return_items(page, order, units: dict[str, int]) -> None:
+    """From the Returns page: start a return of `order`, enter the units per SKU
+    (resellable), received at Camden, and ask for the refund preview."""
+    open_from_sidebar(page, "Returns")
+    page.get_by_label("Order number").fill(order.number)
+    page.get_by_role("button", name="Return items…").click()
+    for sku, count in units.items():
+        page.get_by_label(f"Units of {sku} to return").fill(str(count))
+        page.get_by_label(f"Condition of {sku}").select_option("resellable")
+    page.get_by_label("Receiving location").select_option(label="CAMDEN CAMDEN")
+    page.get_by_role("button", name="Preview refund").click()

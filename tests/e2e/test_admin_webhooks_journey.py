@@ -17,7 +17,7 @@ pytestmark = [
 
 
 def test_admin_adds_a_subscription_and_redelivers_a_failed_delivery(
-    page, live_server, login, make_user, screenshot, settings, place_order
+    page, login, make_user, screenshot, settings, place_order
 ):
     settings.OMS_WEBHOOK_BACKOFF_SECONDS = []  # the first failure is final
     with Receiver(statuses=[500]) as erp:

@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from returns.services import return_create
-from tests.e2e.steps import open_from_sidebar
+from tests.e2e.steps import return_items
 from tests.returns.conftest import item
 
 pytestmark = [
@@ -17,7 +17,7 @@ pytestmark = [
 
 
 def test_csr_returns_the_last_item_and_sees_the_shipping_refund(
-    page, live_server, login, screenshot, make_user, shipped_order, places
+    page, login, screenshot, make_user, shipped_order, places
 ):
     # The two SKU-A came back through the store last week (22.00 refunded).
     return_create(
@@ -28,17 +28,9 @@ def test_csr_returns_the_last_item_and_sees_the_shipping_refund(
     )
     login(page, make_user("csr", username="carla"))
 
-    open_from_sidebar(page, "Returns")
-    page.get_by_label("Order number").fill(shipped_order.number)
-    page.get_by_role("button", name="Return items…").click()
-    expect(page.get_by_role("heading", name=f"Return items of {shipped_order.number}"))
+    return_items(page, shipped_order, {"SKU-B": 1})
     # Only SKU-B is still out with the customer.
-    expect(page.get_by_label("Units of SKU-B to return")).to_be_visible()
     expect(page.get_by_label("Units of SKU-A to return")).to_have_count(0)
-    page.get_by_label("Units of SKU-B to return").fill("1")
-    page.get_by_label("Condition of SKU-B").select_option("resellable")
-    page.get_by_label("Receiving location").select_option(label="CAMDEN CAMDEN")
-    page.get_by_role("button", name="Preview refund").click()
 
     # The last item back brings the shipping cost with it: 27.50 + 5.50.
     preview = page.get_by_test_id("refund-preview")

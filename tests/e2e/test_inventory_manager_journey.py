@@ -17,7 +17,7 @@ pytestmark = [
 
 
 def test_inventory_manager_closes_a_short_transfer_and_approves_a_count(
-    page, live_server, login, screenshot, make_user, places, products, receive
+    page, login, screenshot, make_user, places, products, receive
 ):
     dc, camden = places["dc"], places["near"]
     jeans, shirt, cap = products["SKU-A"], products["SKU-B"], products["SKU-C"]
