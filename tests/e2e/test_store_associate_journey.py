@@ -91,6 +91,10 @@ def test_store_associate_rejects_a_line_then_packs_and_ships_the_rest(
     page.get_by_role("button", name="Mark packed").click()
     expect(page.get_by_role("status")).to_have_text("Packed; the invoice is issued.")
     expect(page.get_by_test_id("status")).to_have_text("Packed")
+    # The parcel's goods: 2 × SKU-A at 10.00 + 1.00 tax.
+    expect(page.get_by_test_id("invoice")).to_have_text(
+        f"INV-{request.number} · 22.00 USD"
+    )
     expect(page.get_by_role("button", name="Mark packed")).to_have_count(0)
 
     page.get_by_label("Carrier").fill("Royal Mail")
