@@ -4,6 +4,8 @@ moment and see the broker hand the task back within seconds:
 - `celery -A tests.fault_worker worker` with FAULT_BROKERING_BATCH=n routes brokering
   runs n orders per batch and pauses FAULT_BROKERING_PAUSE seconds after each
   committed batch, so that a run lasts long enough to be killed in the middle;
+- FAULT_PAYMENT_BACKOFF="0.5,0.5" sets the delays between payment retries (seconds)
+  instead of the production minutes;
 - FAULT_VISIBILITY_TIMEOUT=s makes Redis hand an unacknowledged task (its worker
   died) to another worker after s seconds instead of the production hour.
 
@@ -26,6 +28,16 @@ if os.environ.get("FAULT_VISIBILITY_TIMEOUT"):
         "unacked_restore_interval": 1,
         "unacked_restore_throttle": 1,
     }
+
+
+@signals.worker_process_init.connect
+def quick_payment_retries(**kwargs) -> None:
+    if os.environ.get("FAULT_PAYMENT_BACKOFF"):
+        from django.conf import settings
+
+        settings.OMS_PAYMENT_RETRY_BACKOFF_SECONDS = [
+            float(seconds) for seconds in os.environ["FAULT_PAYMENT_BACKOFF"].split(",")
+        ]
 
 
 @signals.worker_process_init.connect
