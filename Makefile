@@ -9,7 +9,7 @@ PORT ?= 8000
 WORKERS ?= auto
 STAMP := $(VENV)/.installed
 
-.PHONY: run install migrate demo serve worker beat test test-fast lint bench clean
+.PHONY: run install migrate demo serve worker beat test test-fast lint bench bench-short clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found: install Python 3.11"; exit 1; }
@@ -56,8 +56,13 @@ test-fast: install
 lint: install
 	$(PY) -m ruff check .
 
+# Every benchmark on PostgreSQL (DATABASE_URL); refreshes bench/README.md's table.
 bench: install
 	$(PY) bench/run_all.py
+
+# The same, CI-sized: fails if a benchmark crashes or writes malformed figures.
+bench-short: install
+	$(PY) bench/run_all.py --short
 
 clean:
 	rm -rf $(VENV) var staticfiles
