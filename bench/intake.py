@@ -21,9 +21,7 @@ gunicorn whatever happens.
 import argparse
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -57,6 +55,7 @@ from oms.services.api_clients import api_client_create  # noqa: E402
 from orders.models import Channel, Order, OrderLine  # noqa: E402
 from orders.services import channel_create  # noqa: E402
 from payments.models import PaymentAccount, PaymentTransaction  # noqa: E402
+from tests.servers import Gunicorn  # noqa: E402
 
 CLIENTS = 8
 BATCH = 500
@@ -101,55 +100,6 @@ def order_body(run: str, n: int) -> dict:
         "shipping_price": "4.90",
         "lines": lines,
     }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_gunicorn(port: int, workers: int, threads: int) -> subprocess.Popen:
-    env = {**os.environ, "DEBUG": "false", "LOG_LEVEL": "WARNING"}
-    process = subprocess.Popen(
-        [
-            str(ROOT / ".venv" / "bin" / "gunicorn"),
-            "oms.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--threads",
-            str(threads),
-            "--log-level",
-            "warning",
-            "--timeout",
-            "120",
-        ],  # fmt: skip
-        cwd=ROOT,
-        env=env,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            # Any answer (401 without a token) means a worker serves requests.
-            requests.get(f"http://127.0.0.1:{port}/api/v1/orders", timeout=5)
-            return process
-        except requests.RequestException:
-            if process.poll() is not None:
-                raise RuntimeError("gunicorn exited during start-up") from None
-            time.sleep(0.3)
-    stop_gunicorn(process)
-    raise RuntimeError("gunicorn did not answer within 60 s")
-
-
-def stop_gunicorn(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def post_all(url: str, token: str, bodies: list[dict], expected: int) -> float:
@@ -314,11 +264,10 @@ def main() -> None:
 
     token = setup()
     queries = queries_per_order(token)
-    port = free_port()
-    process = start_gunicorn(port, args.workers, args.threads)
+    server = Gunicorn(workers=args.workers, threads=args.threads).start()
     figures: dict[str, list[float]] = {"single": [], "batch": [], "floor": []}
     try:
-        base = f"http://127.0.0.1:{port}/api/v1/orders"
+        base = f"{server.url}/api/v1/orders"
         warm = f"w{uuid.uuid4().hex[:6]}"
         post_all(base, token, [order_body(warm, n) for n in range(CLIENTS * 4)], 201)
         for _ in range(runs):
@@ -338,7 +287,7 @@ def main() -> None:
             seconds = post_all(f"{base}/import", token, batches, 200)
             figures["batch"].append(batch_count / seconds)
     finally:
-        stop_gunicorn(process)
+        server.stop()
         purge_queue()
     single = statistics.median(figures["single"])
     batch = statistics.median(figures["batch"])

@@ -50,15 +50,27 @@ class ServerProcess:
 
     def __init__(self, command: list[str], env: dict | None = None):
         self.command = command
+        self.log: Path | None = None  # where its output goes (default: inherited)
         # A None value removes the variable from the inherited environment.
         merged = {**os.environ, **(env or {})}
         self.env = {key: value for key, value in merged.items() if value is not None}
         self.process: subprocess.Popen | None = None
 
     def start(self):
+        output = None
+        if self.log is not None:
+            self.log.parent.mkdir(parents=True, exist_ok=True)
+            output = self.log.open("ab")
         self.process = subprocess.Popen(
-            self.command, cwd=ROOT, env=self.env, start_new_session=True
+            self.command,
+            cwd=ROOT,
+            env=self.env,
+            start_new_session=True,
+            stdout=output,
+            stderr=output,
         )
+        if output is not None:
+            output.close()  # the child holds its own descriptor
         self.wait_ready()
         return self
 
