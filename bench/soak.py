@@ -21,7 +21,7 @@ Reports throughput, p50/p95/p99 per kind of request, errors (any 5xx, any answer
 other than the expected one, any exception) and the resident memory of the web and
 worker process trees after a warm-up and at the end (growth = end / start - 1).
 Writes bench/results/soak.json and prints one line of text; the servers' output goes
-to var/soak-servers.log. `--short` is a 45 s run
+to var/soak-servers.log. `--short` is a 30 s run
 for CI. Everything it started is stopped, whatever happens.
 """
 
@@ -399,7 +399,7 @@ def growth(start: int, end: int) -> float | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--short", action="store_true", help="a 45 s run (CI)")
+    parser.add_argument("--short", action="store_true", help="a 30 s run (CI)")
     parser.add_argument("--duration", type=float, default=600, help="seconds")
     parser.add_argument("--rate", type=float, default=20, help="requests per second")
     parser.add_argument("--clients", type=int, default=6)
@@ -407,7 +407,7 @@ def main() -> None:
     args = parser.parse_args()
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         sys.exit("Set DATABASE_URL to a PostgreSQL database.")
-    duration = 45.0 if args.short else args.duration
+    duration = 30.0 if args.short else args.duration
     warmup = min(60.0, duration / 4)
 
     log = ROOT / "var" / "soak-servers.log"
