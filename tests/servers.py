@@ -88,8 +88,11 @@ class ServerProcess:
             self.process.wait(timeout=10)
 
     def stop(self, timeout: float = 20) -> None:
+        """SIGTERM to the main process only: gunicorn's arbiter and Celery's main
+        process then stop their children gracefully (a Celery worker finishes the
+        tasks it holds). Whatever is left after `timeout` is killed."""
         if self.running:
-            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.terminate()
             try:
                 self.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
