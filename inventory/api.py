@@ -35,6 +35,7 @@ from inventory.models import (
 )
 from oms.api.permissions import roles_allowed, roles_by_method
 from oms.api.schema import ERROR_RESPONSES
+from oms.api.serializers import InputModelSerializer, InputSerializer
 from oms.errors import ApplicationError, PermissionDenied
 from oms.params import text_param
 from oms.roles import Role
@@ -82,7 +83,7 @@ class LocationCodeField(CodeField):
         super().__init__(slug_field="code", **kwargs)
 
 
-class ItemInputSerializer(serializers.Serializer):
+class ItemInputSerializer(InputSerializer):
     sku = SkuField()
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_UNITS)
 
@@ -96,7 +97,7 @@ class ItemOutputSerializer(serializers.Serializer):
     quantity = serializers.IntegerField()
 
 
-class ProductSerializer(serializers.ModelSerializer):
+class ProductSerializer(InputModelSerializer):
     class Meta:
         model = Product
         fields = ["id", "sku", "name", "barcode", "active", "attributes"]
@@ -104,7 +105,7 @@ class ProductSerializer(serializers.ModelSerializer):
         extra_kwargs = {"sku": {"validators": []}}
 
 
-class LocationSerializer(serializers.ModelSerializer):
+class LocationSerializer(InputModelSerializer):
     class Meta:
         model = Location
         fields = [
@@ -159,7 +160,9 @@ class StockLevelSerializer(serializers.ModelSerializer):
 class LedgerSerializer(serializers.ModelSerializer):
     location = serializers.CharField(source="location.code")
     sku = serializers.CharField(source="product.sku")
-    actor = serializers.CharField(source="actor.username", default=None)
+    actor = serializers.CharField(
+        source="actor.username", default=None, allow_null=True
+    )
 
     class Meta:
         model = InventoryTransaction
@@ -323,7 +326,7 @@ class LedgerListApi(ListAPIView):
 # Receipts -----------------------------------------------------------------------------
 
 
-class ReceiptInputSerializer(serializers.Serializer):
+class ReceiptInputSerializer(InputSerializer):
     location = LocationCodeField()
     reference_type = serializers.ChoiceField(choices=Receipt.ReferenceType.choices)
     reference = serializers.CharField(max_length=100)
@@ -334,7 +337,9 @@ class ReceiptInputSerializer(serializers.Serializer):
 class ReceiptSerializer(serializers.ModelSerializer):
     location = serializers.CharField(source="location.code")
     items = ItemOutputSerializer(source="lines", many=True)
-    actor = serializers.CharField(source="actor.username", default=None)
+    actor = serializers.CharField(
+        source="actor.username", default=None, allow_null=True
+    )
 
     class Meta:
         model = Receipt
@@ -399,7 +404,9 @@ class AsnLineSerializer(serializers.Serializer):
 
 class AsnSerializer(serializers.ModelSerializer):
     location = serializers.CharField(source="location.code")
-    transfer_order = serializers.CharField(source="transfer_order.number", default=None)
+    transfer_order = serializers.CharField(
+        source="transfer_order.number", default=None, allow_null=True
+    )
     lines = AsnLineSerializer(many=True)
     allowed_actions = serializers.SerializerMethodField()
 
@@ -424,7 +431,7 @@ class AsnSerializer(serializers.ModelSerializer):
         return allowed_transitions(asn)
 
 
-class AsnInputSerializer(serializers.Serializer):
+class AsnInputSerializer(InputSerializer):
     location = LocationCodeField()
     number = serializers.CharField(max_length=50, required=False, default="")
     supplier = serializers.CharField(max_length=200, required=False, default="")
@@ -488,7 +495,7 @@ class AsnDetailApi(APIView):
         )
 
 
-class AsnReceiveInputSerializer(serializers.Serializer):
+class AsnReceiveInputSerializer(InputSerializer):
     items = ItemInputSerializer(many=True, allow_empty=False)
     allow_over_receipt = serializers.BooleanField(default=False)
 
@@ -521,7 +528,7 @@ class AsnReceiveApi(APIView):
         return Response(ReceiptSerializer(receipt).data, status=status.HTTP_201_CREATED)
 
 
-class ReasonInputSerializer(serializers.Serializer):
+class ReasonInputSerializer(InputSerializer):
     reason = serializers.CharField(max_length=500, required=False, default="")
 
 
@@ -579,7 +586,7 @@ class TransferOrderSerializer(serializers.ModelSerializer):
         return allowed_transitions(transfer_order)
 
 
-class TransferOrderInputSerializer(serializers.Serializer):
+class TransferOrderInputSerializer(InputSerializer):
     origin = LocationCodeField()
     destination = LocationCodeField()
     expected_at = serializers.DateField(required=False, allow_null=True, default=None)
@@ -650,12 +657,12 @@ class TransferOrderDetailApi(APIView):
         )
 
 
-class ShipItemSerializer(serializers.Serializer):
+class ShipItemSerializer(InputSerializer):
     sku = SkuField()
     quantity = serializers.IntegerField(min_value=0, max_value=MAX_UNITS)
 
 
-class TransferOrderShipInputSerializer(serializers.Serializer):
+class TransferOrderShipInputSerializer(InputSerializer):
     items = ShipItemSerializer(
         many=True,
         required=False,
@@ -694,7 +701,7 @@ class TransferOrderShipApi(APIView):
         return Response(TransferOrderSerializer(transfer_order).data)
 
 
-class TransferOrderReceiveInputSerializer(serializers.Serializer):
+class TransferOrderReceiveInputSerializer(InputSerializer):
     items = ItemInputSerializer(
         many=True, required=False, help_text="Omitted: everything in transit."
     )
@@ -746,7 +753,7 @@ ADJUSTMENT_REASON_CHOICES = [
 ]
 
 
-class AdjustmentInputSerializer(serializers.Serializer):
+class AdjustmentInputSerializer(InputSerializer):
     location = LocationCodeField()
     sku = SkuField()
     quantity = serializers.IntegerField(
@@ -833,18 +840,18 @@ class CycleCountSerializer(serializers.ModelSerializer):
         return allowed_transitions(cycle_count)
 
 
-class CycleCountInputSerializer(serializers.Serializer):
+class CycleCountInputSerializer(InputSerializer):
     location = LocationCodeField()
     skus = serializers.ListField(child=SkuField(), allow_empty=False)
     note = serializers.CharField(max_length=500, required=False, default="")
 
 
-class CountedItemSerializer(serializers.Serializer):
+class CountedItemSerializer(InputSerializer):
     sku = SkuField()
     quantity = serializers.IntegerField(min_value=0, max_value=MAX_UNITS)
 
 
-class CycleCountSubmitInputSerializer(serializers.Serializer):
+class CycleCountSubmitInputSerializer(InputSerializer):
     items = CountedItemSerializer(many=True, allow_empty=False)
     counted_at = serializers.DateTimeField(
         required=False,
@@ -989,7 +996,7 @@ class CycleCountRejectApi(APIView):
 # Stock sync ---------------------------------------------------------------------------
 
 
-class SyncRowInputSerializer(serializers.Serializer):
+class SyncRowInputSerializer(InputSerializer):
     location = serializers.CharField(allow_blank=True)
     sku = serializers.CharField(allow_blank=True)
     quantity = serializers.CharField(
@@ -997,11 +1004,11 @@ class SyncRowInputSerializer(serializers.Serializer):
     )
 
 
-class SyncJsonInputSerializer(serializers.Serializer):
+class SyncJsonInputSerializer(InputSerializer):
     rows = SyncRowInputSerializer(many=True, allow_empty=False)
 
 
-class SyncFileInputSerializer(serializers.Serializer):
+class SyncFileInputSerializer(InputSerializer):
     file = serializers.FileField(help_text="CSV with header location,sku,quantity")
 
 

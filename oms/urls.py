@@ -29,3 +29,6 @@ urlpatterns = [
     path("backoffice/payments/", include("payments.urls")),
     path("backoffice/returns/", include("returns.urls")),
 ]
+
+handler404 = "oms.api.exceptions.not_found"
+handler500 = "oms.api.exceptions.server_error"

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from oms.api.permissions import roles_allowed
 from oms.api.schema import ERROR_RESPONSES
+from oms.api.serializers import InputSerializer
 from oms.roles import Role
 from orders import selectors, services
 from orders.filters import OrderFilter
@@ -58,7 +59,7 @@ class FieldsOnceMixin:
 # Input --------------------------------------------------------------------------------
 
 
-class LineInputSerializer(FieldsOnceMixin, serializers.Serializer):
+class LineInputSerializer(FieldsOnceMixin, InputSerializer):
     sku = serializers.CharField(max_length=64)
     quantity = serializers.IntegerField(min_value=1, max_value=100_000)
     unit_price = serializers.DecimalField(min_value=0, **MONEY)
@@ -66,7 +67,7 @@ class LineInputSerializer(FieldsOnceMixin, serializers.Serializer):
     tax = serializers.DecimalField(min_value=0, default=0, **MONEY)
 
 
-class OrderInputSerializer(FieldsOnceMixin, serializers.Serializer):
+class OrderInputSerializer(FieldsOnceMixin, InputSerializer):
     channel = serializers.CharField(max_length=40)
     external_id = serializers.CharField(max_length=100)
     order_type = serializers.ChoiceField(
@@ -101,13 +102,13 @@ class OrderInputSerializer(FieldsOnceMixin, serializers.Serializer):
         return OrderInput(**data)
 
 
-class OrderImportSerializer(serializers.Serializer):
+class OrderImportSerializer(InputSerializer):
     orders = serializers.ListField(
         child=serializers.DictField(), min_length=1, max_length=MAX_IMPORT
     )
 
 
-class OrderUpdateSerializer(serializers.Serializer):
+class OrderUpdateSerializer(InputSerializer):
     customer_name = serializers.CharField(max_length=200, required=False)
     customer_email = serializers.EmailField(required=False, allow_blank=True)
     customer_phone = serializers.CharField(
@@ -121,25 +122,25 @@ class OrderUpdateSerializer(serializers.Serializer):
     lines = LineInputSerializer(many=True, min_length=1, max_length=500, required=False)
 
 
-class CommentSerializer(serializers.Serializer):
+class CommentSerializer(InputSerializer):
     comment = serializers.CharField(max_length=2000)
 
 
-class ReasonSerializer(serializers.Serializer):
+class ReasonSerializer(InputSerializer):
     reason = serializers.CharField(max_length=2000)
 
 
-class CancelItemSerializer(serializers.Serializer):
+class CancelItemSerializer(InputSerializer):
     line_id = serializers.IntegerField()
     quantity = serializers.IntegerField(min_value=1)
 
 
-class CancelItemsSerializer(serializers.Serializer):
+class CancelItemsSerializer(InputSerializer):
     reason = serializers.CharField(max_length=2000)
     items = CancelItemSerializer(many=True, min_length=1)
 
 
-class SwapItemsSerializer(serializers.Serializer):
+class SwapItemsSerializer(InputSerializer):
     reason = serializers.CharField(max_length=2000)
     line_id = serializers.IntegerField()
     new_sku = serializers.CharField(max_length=64)
@@ -229,7 +230,7 @@ class ImportResultSerializer(serializers.Serializer):
     index = serializers.IntegerField()
     external_id = serializers.CharField()
     status = serializers.CharField(help_text="created, existing or failed")
-    number = serializers.CharField(source="order.number", default=None)
+    number = serializers.CharField(source="order.number", default=None, allow_null=True)
     code = serializers.CharField()
     detail = serializers.CharField()
     errors = serializers.DictField(child=serializers.ListField())

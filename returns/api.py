@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from inventory.selectors import locations_by_code
 from oms.api.permissions import roles_allowed
 from oms.api.schema import ERROR_RESPONSES
+from oms.api.serializers import InputSerializer
 from oms.roles import Role
 from orders.models import Channel, Order
 from payments.money import is_known_currency, quantize
@@ -24,7 +25,7 @@ MONEY = {"max_digits": 14, "decimal_places": 4}
 # Input --------------------------------------------------------------------------------
 
 
-class ReturnItemInputSerializer(serializers.Serializer):
+class ReturnItemInputSerializer(InputSerializer):
     order_line_id = serializers.IntegerField(required=False, min_value=1)
     sku = serializers.CharField(required=False, max_length=64)
     unit_price = serializers.DecimalField(required=False, min_value=0, **MONEY)
@@ -33,7 +34,7 @@ class ReturnItemInputSerializer(serializers.Serializer):
     condition = serializers.ChoiceField(choices=ItemCondition.choices)
 
 
-class ReturnInputSerializer(serializers.Serializer):
+class ReturnInputSerializer(InputSerializer):
     order = serializers.CharField(
         required=False, max_length=32, help_text="Order number; omit for blind."
     )
@@ -47,7 +48,8 @@ class ReturnInputSerializer(serializers.Serializer):
         required=False,
         max_length=3,
         default="",
-        help_text="ISO 4217 code of a blind return's prices.",
+        help_text="ISO 4217 code of a blind return's prices; for a return of an "
+        "order, its currency (may be omitted).",
     )
     external_return_id = serializers.CharField(
         required=False,
@@ -73,6 +75,12 @@ class ReturnInputSerializer(serializers.Serializer):
             )
             if order is None:
                 errors["order"] = ["Unknown order."]
+            elif data["currency"] and data["currency"] != order.currency:
+                # A refund is made in the order's currency; a client that says
+                # otherwise priced the return in another one.
+                errors["currency"] = [
+                    f"The order is in {order.currency}; a return of it is too."
+                ]
             for index, item in enumerate(data["items"]):
                 if "order_line_id" not in item:
                     errors[f"items.{index}.order_line_id"] = [
@@ -121,7 +129,7 @@ class ReturnInputSerializer(serializers.Serializer):
         }
 
 
-class ReturnRetrySerializer(serializers.Serializer):
+class ReturnRetrySerializer(InputSerializer):
     window_extension_days = serializers.IntegerField(
         min_value=0, max_value=365, default=0
     )

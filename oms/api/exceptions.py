@@ -2,10 +2,14 @@
 
 from http import HTTPStatus
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import Http404
+from django.views.defaults import page_not_found
+from django.views.defaults import server_error as default_server_error
 from django_fsm import TransitionNotAllowed
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -27,6 +31,11 @@ def error_body(
     }
     body.update(extra)
     return body
+
+
+def too_large_body(limit: int) -> dict:
+    detail = f"The request body is larger than the {limit} bytes accepted."
+    return error_body(413, detail, "request_too_large")
 
 
 def _field_errors(detail) -> dict[str, list[str]]:
@@ -86,6 +95,13 @@ def database_unavailable() -> Response:
 def exception_handler(exc, context):
     if isinstance(exc, (OperationalError, InterfaceError)):
         return database_unavailable()
+    if isinstance(exc, RequestDataTooBig):
+        # Form fields of a multipart body beyond DATA_UPLOAD_MAX_MEMORY_SIZE.
+        body = too_large_body(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        return Response(body, status=413)
+    if isinstance(exc, SuspiciousOperation):
+        # Too many form fields or files, a malformed multipart body: the client's.
+        return Response(error_body(400, str(exc), "bad_request"), status=400)
     if isinstance(exc, TransitionNotAllowed):
         return transition_conflict(exc)
     if isinstance(exc, ApplicationError):
@@ -128,3 +144,18 @@ def json_error_response(status_code: int, detail: str, code: str):
 
 
 __all__ = ["exception_handler", "error_body", "json_error_response", "status"]
+
+
+def not_found(request, exception):
+    """handler404: under /api/ a path no route matches is a 404 in the error shape;
+    elsewhere Django's page."""
+    if request.path.startswith("/api/"):
+        return json_error_response(404, "Not found.", "not_found")
+    return page_not_found(request, exception)
+
+
+def server_error(request):
+    """handler500: the API answers a crash in the error shape too."""
+    if request.path.startswith("/api/"):
+        return json_error_response(500, "Server error.", "server_error")
+    return default_server_error(request)

@@ -13,6 +13,7 @@ from oms import selectors
 from oms.api.pagination import IdCursorPagination
 from oms.api.permissions import roles_allowed
 from oms.api.schema import ERROR_RESPONSES
+from oms.api.serializers import InputSerializer
 from oms.jobs import job_kind
 from oms.models import Job, JobRow, JobRowStatus
 from oms.roles import STAFF_ROLES
@@ -28,7 +29,10 @@ class LineCursorPagination(IdCursorPagination):
 
 class JobSerializer(serializers.ModelSerializer):
     created_by = serializers.CharField(
-        source="created_by.get_username", default=None, read_only=True
+        source="created_by.get_username",
+        default=None,
+        allow_null=True,
+        read_only=True,
     )
     rows_done = serializers.IntegerField(read_only=True)
     progress_percent = serializers.IntegerField(read_only=True)
@@ -62,7 +66,7 @@ class JobRowSerializer(serializers.ModelSerializer):
         fields = ["line", "data", "status", "reason", "result", "finished_at"]
 
 
-class JobCreateSerializer(serializers.Serializer):
+class JobCreateSerializer(InputSerializer):
     kind = serializers.CharField(max_length=60)
     dry_run = serializers.BooleanField(default=False)
     params = serializers.DictField(

@@ -1,5 +1,6 @@
 """Shared OpenAPI declarations so the schema states the error responses truthfully."""
 
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
@@ -23,3 +24,26 @@ ERROR_RESPONSES = {
         ErrorSerializer, description="Not allowed in the current state."
     ),
 }
+
+BODY_ERROR_RESPONSES = {
+    413: OpenApiResponse(ErrorSerializer, description="Request body too large."),
+    415: OpenApiResponse(ErrorSerializer, description="Unsupported media type."),
+}
+
+
+class AutoSchema(SpectacularAutoSchema):
+    """Every operation states the errors any endpoint may answer (the error shape
+    for 400, 401, 403, 404, 409; 413 and 415 where it takes a body), besides what
+    its view declares: a bad cursor or filter is a 400/404 on a list too."""
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        errors = dict(ERROR_RESPONSES)
+        if self.method in ("POST", "PUT", "PATCH"):
+            errors.update(BODY_ERROR_RESPONSES)
+        for code, response in errors.items():
+            if str(code) not in responses:
+                responses[str(code)] = self._get_response_for_code(
+                    response, str(code), direction=direction
+                )
+        return responses

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from oms import selectors
 from oms.api.permissions import roles_allowed
 from oms.api.schema import ERROR_RESPONSES
+from oms.api.serializers import InputModelSerializer
 from oms.models import WebhookDelivery, WebhookSubscription
 from oms.roles import Role
 from oms.services import webhooks
@@ -60,7 +61,7 @@ class EventFeedApi(APIView):
         )
 
 
-class SubscriptionSerializer(serializers.ModelSerializer):
+class SubscriptionSerializer(InputModelSerializer):
     class Meta:
         model = WebhookSubscription
         fields = [

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from oms.api.pagination import IdCursorPagination
 from oms.api.permissions import roles_allowed
 from oms.api.schema import ERROR_RESPONSES
+from oms.api.serializers import InputModelSerializer, InputSerializer
 from oms.errors import ApplicationError, Conflict, NotFound
 from oms.roles import Role
 from orders import selectors as order_selectors
@@ -27,7 +28,7 @@ Fulfilment = roles_allowed(
 # Rule sets ----------------------------------------------------------------------------
 
 
-class RuleSetSerializer(serializers.ModelSerializer):
+class RuleSetSerializer(InputModelSerializer):
     queues = serializers.ListField(
         child=serializers.ChoiceField(
             choices=[
@@ -136,7 +137,7 @@ class RuleSetDetailApi(APIView):
 # Simulation ---------------------------------------------------------------------------
 
 
-class SimulationInputSerializer(serializers.Serializer):
+class SimulationInputSerializer(InputSerializer):
     rule_set_id = serializers.IntegerField(
         min_value=1,
         max_value=2**31 - 1,
@@ -268,7 +269,7 @@ class BrokeringRunSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class BrokeringRunStartSerializer(serializers.Serializer):
+class BrokeringRunStartSerializer(InputSerializer):
     rule_set_id = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
 
 
@@ -324,7 +325,7 @@ class QueuesApi(APIView):
         return Response(QueueSerializer(selectors.queue_sizes(), many=True).data)
 
 
-class QueueMoveSerializer(serializers.Serializer):
+class QueueMoveSerializer(InputSerializer):
     reason = serializers.CharField(max_length=500, required=False, default="")
 
 
@@ -496,24 +497,24 @@ class FulfillmentRequestDetailApi(APIView):
         )
 
 
-class RejectLineSerializer(serializers.Serializer):
+class RejectLineSerializer(InputSerializer):
     order_line_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
     quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
 
 
-class RejectSerializer(serializers.Serializer):
+class RejectSerializer(InputSerializer):
     reason = serializers.CharField(max_length=500)
     lines = RejectLineSerializer(
         many=True, required=False, help_text="Omit to reject everything still held."
     )
 
 
-class ShipSerializer(serializers.Serializer):
+class ShipSerializer(InputSerializer):
     carrier = serializers.CharField(max_length=60)
     tracking_number = serializers.CharField(max_length=100)
 
 
-class EmptySerializer(serializers.Serializer):
+class EmptySerializer(InputSerializer):
     pass
 
 

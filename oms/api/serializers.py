@@ -1,0 +1,41 @@
+"""Base classes for the API's input serializers.
+
+A field a serializer does not declare is refused (400, one error per unknown field)
+rather than silently dropped: a client that misspells `quantity` or sends a field
+this version does not know finds out at once, and the schema says so
+(`additionalProperties: false`, see `strict_request_bodies`). Read-only fields of a
+serializer used for both input and output are declared, so a client may send back
+what it read.
+"""
+
+from rest_framework import serializers
+
+UNKNOWN_FIELD = "Unknown field."
+
+
+class RejectUnknownFieldsMixin:
+    def to_internal_value(self, data):
+        if hasattr(data, "keys"):
+            unknown = sorted(set(data.keys()) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: [UNKNOWN_FIELD] for name in unknown}
+                )
+        return super().to_internal_value(data)
+
+
+class InputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    """A request body: declared fields only."""
+
+
+class InputModelSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
+    """A model serializer that is also a request body: declared fields only."""
+
+
+def strict_request_bodies(result, generator, request, public):
+    """drf-spectacular postprocessing hook: request bodies (the `…Request`
+    components) admit no other properties, as the serializers above enforce."""
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request") and "properties" in component:
+            component.setdefault("additionalProperties", False)
+    return result
