@@ -146,6 +146,8 @@ class JobRowsApi(ListAPIView):
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
+    queryset = JobRow.objects.none()  # the schema's model; see below
+
     def get_queryset(self):
         filters = self.FilterSerializer(data=self.request.query_params)
         filters.is_valid(raise_exception=True)

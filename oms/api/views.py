@@ -118,6 +118,8 @@ class WebhookListCreateApi(ListAPIView):
     permission_classes = [IntegrationAdmin]
     serializer_class = SubscriptionSerializer
 
+    queryset = WebhookSubscription.objects.none()  # the schema's model; see below
+
     def get_queryset(self):
         return selectors.subscription_list(user=self.request.user)
 
@@ -200,6 +202,8 @@ class DeliveryListApi(ListAPIView):
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
+
+    queryset = WebhookDelivery.objects.none()  # the schema's model; see below
 
     def get_queryset(self):
         params = self.DeliveryFilterSerializer(data=self.request.query_params)

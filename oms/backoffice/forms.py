@@ -1,5 +1,8 @@
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
+
+from oms.backoffice.security import LoginThrottle
 
 
 class LoginForm(AuthenticationForm):
@@ -7,6 +10,24 @@ class LoginForm(AuthenticationForm):
         label="Username",
         widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
     )
+
+    def clean(self):
+        throttle = LoginThrottle(self.request, self.cleaned_data.get("username", ""))
+        if throttle.locked():
+            minutes = max(settings.OMS_LOGIN_LOCKOUT_SECONDS // 60, 1)
+            raise forms.ValidationError(
+                "Too many failed logins for this username from your address. "
+                f"Try again in {minutes} minutes, or ask an administrator to reset "
+                "your password.",
+                code="too_many_attempts",
+            )
+        try:
+            cleaned = super().clean()
+        except forms.ValidationError:
+            throttle.failed()
+            raise
+        throttle.succeeded()
+        return cleaned
 
 
 class WebhookSubscriptionForm(forms.Form):
