@@ -143,9 +143,6 @@ def json_error_response(status_code: int, detail: str, code: str):
     return JsonResponse(error_body(status_code, detail, code), status=status_code)
 
 
-__all__ = ["exception_handler", "error_body", "json_error_response", "status"]
-
-
 def not_found(request, exception):
     """handler404: under /api/ a path no route matches is a 404 in the error shape;
     elsewhere Django's page."""
@@ -159,3 +156,13 @@ def server_error(request):
     if request.path.startswith("/api/"):
         return json_error_response(500, "Server error.", "server_error")
     return default_server_error(request)
+
+
+__all__ = [
+    "exception_handler",
+    "error_body",
+    "json_error_response",
+    "not_found",
+    "server_error",
+    "status",
+]
