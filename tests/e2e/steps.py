@@ -20,6 +20,12 @@ def cells(row) -> list[str]:
     return [text.strip() for text in row.get_by_role("cell").all_inner_texts()]
 
 
+def timeline_row(page, what: str):
+    """The rows of the page's timeline that mention `what` (an event, a change)."""
+    timeline = page.get_by_role("region", name="Timeline")
+    return timeline.get_by_role("row").filter(has_text=what)
+
+
 def return_items(page, order, units: dict[str, int]) -> None:
     """From the Returns page: start a return of `order`, enter the units per SKU
     (resellable), received at Camden, and ask for the refund preview."""

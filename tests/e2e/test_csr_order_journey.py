@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from orders.intake import LineInput
-from tests.e2e.steps import cells, open_from_sidebar
+from tests.e2e.steps import cells, open_from_sidebar, timeline_row
 
 pytestmark = [
     pytest.mark.e2e,
@@ -24,11 +24,6 @@ def find_order(page, query: str):
     filters = page.get_by_role("form", name="Filter orders")
     filters.get_by_label("Search").fill(query)
     filters.get_by_role("button", name="Filter").click()
-
-
-def timeline_row(page, what: str):
-    timeline = page.get_by_role("region", name="Timeline")
-    return timeline.get_by_role("row").filter(has_text=what)
 
 
 def test_csr_swaps_an_unfillable_item_and_cancels_a_line_of_another_order(
