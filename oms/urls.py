@@ -9,6 +9,7 @@ api_v1 = [
     path("", include("payments.api_urls")),
     path("", include("orders.api_urls")),
     path("", include("orders.routing.api_urls")),
+    path("", include("orders.workflows.api_urls")),
     path("", include("returns.api_urls")),
 ]
 

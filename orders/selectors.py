@@ -10,6 +10,7 @@ from orders.filters import OrderFilter
 from orders.models import Order, OrderLine
 from orders.refund_calculator import RefundPlan, refund_plan
 from orders.services import nothing_left_after, order_account, order_amounts
+from orders.workflows.selectors import order_run_timeline
 
 
 def order_list(*, filters: Mapping | None = None) -> QuerySet[Order]:
@@ -41,9 +42,10 @@ def order_get(*, number: str) -> Order:
 
 
 def order_timeline(*, order: Order) -> list[dict]:
-    """Every event and transition of the order and of its lines, and the money
-    events of its payment account (authorized, captured, voided, refunded, failed),
-    oldest first: a CSR sees what a cancellation or a return gave back."""
+    """Every event and transition of the order and of its lines, the money events
+    of its payment account (authorized, captured, voided, refunded, failed) and the
+    runs of workflow steps for it, oldest first: a CSR sees what a cancellation or
+    a return gave back, and what the workflow did."""
     items = entity_timeline(entity_type="order", entity_id=order.pk)
     for line in order.lines.all():
         items.extend(entity_timeline(entity_type="order_line", entity_id=line.pk))
@@ -55,6 +57,7 @@ def order_timeline(*, order: Order) -> list[dict]:
             )
             if item["kind"] == "event"
         )
+    items.extend(order_run_timeline(order=order))
     return sorted(items, key=lambda item: item["at"])
 
 
