@@ -27,6 +27,7 @@ urlpatterns = [
     path("backoffice/inventory/", include("inventory.urls")),
     path("backoffice/orders/", include("orders.urls")),
     path("backoffice/fulfillment/", include("orders.routing.urls")),
+    path("backoffice/workflows/", include("orders.workflows.urls")),
     path("backoffice/payments/", include("payments.urls")),
     path("backoffice/returns/", include("returns.urls")),
 ]

@@ -12,6 +12,7 @@ SECTIONS = ["Orders", "Fulfillment", "Inventory", "Returns", "Integrations"]
 APPS_WITH_PAGES = [
     "orders",
     "orders.routing",
+    "orders.workflows",
     "inventory",
     "returns",
     "payments",
