@@ -9,7 +9,7 @@ urlpatterns = [
     path("new/", views.OrderTypeEditView.as_view(), name="order-type-create"),
     path("copy/", views.OrderTypeCopyView.as_view(), name="order-type-copy"),
     path("steps/<int:pk>/", views.StepEditView.as_view(), name="step-edit"),
-    path("runs/<int:pk>/retry/", views.RunRetryView.as_view(), name="run-retry"),
+    path("step-runs/<int:pk>/retry/", views.RunRetryView.as_view(), name="run-retry"),
     path("<slug:code>/", views.ChartView.as_view(), name="chart"),
     path(
         "<slug:code>/edit/", views.OrderTypeEditView.as_view(), name="order-type-edit"

@@ -15,6 +15,7 @@ INVENTORY_WORK = {"Adjust stock", "Cycle counts"}
 SIDEBAR = {
     Role.CSR: {
         "Orders",
+        "Bulk jobs",
         "Queues",
         "Payment transactions",
         "Fulfillment requests",
@@ -32,13 +33,14 @@ SIDEBAR = {
     },
     Role.INVENTORY_MANAGER: {
         "Fulfillment requests",
+        "Bulk jobs",
         "ERP stock sync",
         "Bulk jobs",
         *INVENTORY_READ,
         *INVENTORY_WORK,
     },
 }
-ADMIN_ONLY = {"Webhooks", "Event feed", "Routing rules"}
+ADMIN_ONLY = {"Webhooks", "Event feed", "Routing rules", "Workflows"}
 # A page each role must not open (the sidebar hides it; the server refuses it).
 FORBIDDEN = {
     Role.CSR: "/backoffice/integrations/webhooks/",

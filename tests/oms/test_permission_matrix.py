@@ -38,6 +38,7 @@ from oms.services.events import dispatch_events
 from oms.services.webhooks import subscription_create
 from orders.models import Order
 from orders.routing.models import BrokeringRun, FulfillmentRequest, RoutingRuleSet
+from orders.workflows.models import OrderTypeDefinition, WorkflowStep, WorkflowStepRun
 from payments.models import PaymentAccount, PaymentTransaction
 from returns.models import Return
 
@@ -73,6 +74,32 @@ MATRIX: dict[str, tuple[int, int, int, int, int, int]] = {
     "POST /api/v1/brokering-runs": (401, 400, 403, 403, 400, 400),
     "GET /api/v1/brokering-runs/<int:pk>": (401, 200, 403, 403, 200, 200),
     "GET /api/v1/events": (401, 403, 403, 403, 200, 200),
+    "GET /api/v1/order-types": (401, 200, 403, 403, 200, 403),
+    "POST /api/v1/order-types": (401, 403, 403, 403, 400, 403),
+    "GET /api/v1/order-types/<str:code>": (401, 200, 403, 403, 200, 403),
+    "PATCH /api/v1/order-types/<str:code>": (401, 403, 403, 403, 200, 403),
+    "GET /api/v1/workflow-steps": (401, 200, 403, 403, 200, 403),
+    "POST /api/v1/workflow-steps": (401, 403, 403, 403, 400, 403),
+    "POST /api/v1/workflow-steps/dry-run": (401, 403, 403, 403, 400, 403),
+    "GET /api/v1/workflow-steps/<int:pk>": (401, 200, 403, 403, 200, 403),
+    "PATCH /api/v1/workflow-steps/<int:pk>": (401, 403, 403, 403, 200, 403),
+    "DELETE /api/v1/workflow-steps/<int:pk>": (401, 403, 403, 403, 204, 403),
+    "GET /api/v1/workflow-step-groups": (401, 200, 403, 403, 200, 403),
+    "POST /api/v1/workflow-step-groups": (401, 403, 403, 403, 400, 403),
+    "GET /api/v1/workflow-runs": (401, 200, 403, 403, 200, 403),
+    "POST /api/v1/workflow-runs/<int:pk>/retry": (401, 409, 403, 403, 409, 403),
+    "GET /backoffice/workflows/": (302, 403, 403, 403, 200, 302),
+    "GET /backoffice/workflows/new/": (302, 403, 403, 403, 200, 302),
+    "POST /backoffice/workflows/new/": (302, 403, 403, 403, 200, 302),
+    "POST /backoffice/workflows/copy/": (302, 403, 403, 403, 302, 302),
+    "GET /backoffice/workflows/steps/<int:pk>/": (302, 403, 403, 403, 200, 302),
+    "POST /backoffice/workflows/steps/<int:pk>/": (302, 403, 403, 403, 200, 302),
+    "POST /backoffice/workflows/step-runs/<int:pk>/retry/":
+        (302, 302, 403, 403, 302, 302),
+    "GET /backoffice/workflows/<slug:code>/": (302, 403, 403, 403, 200, 302),
+    "POST /backoffice/workflows/<slug:code>/": (302, 403, 403, 403, 200, 302),
+    "GET /backoffice/workflows/<slug:code>/edit/": (302, 403, 403, 403, 200, 302),
+    "POST /backoffice/workflows/<slug:code>/edit/": (302, 403, 403, 403, 200, 302),
     "GET /api/v1/jobs": (401, 200, 200, 200, 200, 403),
     "POST /api/v1/jobs": (401, 400, 400, 400, 400, 403),
     "GET /api/v1/jobs/<int:pk>": (401, 200, 404, 404, 200, 403),
@@ -312,6 +339,39 @@ def _sample_objects(other_integration) -> dict[str, object]:
         "jobs": Job.objects.first(),
         "products": Product.objects.first(),
         "locations": Location.objects.exclude(code=HOME_OF_THE_ASSOCIATE).first(),
+        **_workflow_samples(),
+    }
+
+
+def _workflow_samples() -> dict[str, object]:
+    """An order type, a step and a successful step run (the seeded ones may have
+    been flushed by a transactional test that ran before in this worker)."""
+    order_type, _ = OrderTypeDefinition.objects.get_or_create(
+        code="standard", defaults={"name": "Standard", "flow": "standard"}
+    )
+    step = WorkflowStep.objects.create(
+        order_type=order_type,
+        stage="created",
+        name="Matrix note",
+        action="record_note",
+        params={"text": "matrix"},
+    )
+    run = WorkflowStepRun.objects.create(
+        order=Order.objects.order_by("id").first(),
+        stage="created",
+        step=step,
+        step_name=step.name,
+        action=step.action,
+        timing="async",
+        result="success",
+    )
+    return {
+        "order-types": order_type,
+        "workflows": order_type,
+        "workflow-steps": step,
+        "steps": step,
+        "workflow-runs": run,
+        "step-runs": run,
     }
 
 

@@ -120,7 +120,9 @@ def test_a_failed_step_has_a_retry_button_on_the_order_page(
 
     broken["now"] = False
     run = WorkflowStepRun.objects.get(order=order)
-    response = client.post(f"/backoffice/workflows/runs/{run.pk}/retry/", follow=True)
+    response = client.post(
+        f"/backoffice/workflows/step-runs/{run.pk}/retry/", follow=True
+    )
 
     assert "Step “Export” run again." in response.content.decode()
     run.refresh_from_db()
