@@ -15,7 +15,6 @@ INVENTORY_WORK = {"Adjust stock", "Cycle counts"}
 SIDEBAR = {
     Role.CSR: {
         "Orders",
-        "Bulk jobs",
         "Queues",
         "Payment transactions",
         "Fulfillment requests",
@@ -33,7 +32,6 @@ SIDEBAR = {
     },
     Role.INVENTORY_MANAGER: {
         "Fulfillment requests",
-        "Bulk jobs",
         "ERP stock sync",
         "Bulk jobs",
         *INVENTORY_READ,
