@@ -65,6 +65,9 @@ class LineInputSerializer(FieldsOnceMixin, InputSerializer):
     unit_price = serializers.DecimalField(min_value=0, **MONEY)
     discount = serializers.DecimalField(min_value=0, default=0, **MONEY)
     tax = serializers.DecimalField(min_value=0, default=0, **MONEY)
+    final_sale = serializers.BooleanField(
+        default=False, help_text="Sold as final sale: the line cannot be returned."
+    )
 
 
 class OrderInputSerializer(FieldsOnceMixin, InputSerializer):
@@ -186,7 +189,7 @@ class OrderLineSerializer(
             "id", "position", "sku", "quantity", "unit_price", "discount",
             "order_discount_share", "tax", "status", "quantity_open",
             "quantity_allocated", "quantity_fulfilled", "quantity_cancelled",
-            "quantity_returned", "credited_amount", "swapped_from",
+            "quantity_returned", "credited_amount", "swapped_from", "final_sale",
         ]  # fmt: skip
 
 
@@ -198,7 +201,8 @@ class OrderSummarySerializer(
         read_only=True, help_text=", ".join(Order.Status.values)
     )
     money_fields = (
-        "total", "shipping_price", "shipping_tax", "discount", "shipping_credited"
+        "total", "shipping_price", "shipping_tax", "discount", "shipping_credited",
+        "exchange_credit",
     )  # fmt: skip
     channel = serializers.CharField(source="channel.code")
     pickup_location = serializers.CharField(
@@ -221,7 +225,8 @@ class OrderSerializer(OrderSummarySerializer):
         fields = [
             *OrderSummarySerializer.Meta.fields,
             "customer_phone", "shipping_address", "shipping_method", "shipping_price",
-            "shipping_tax", "discount", "shipping_credited", "tags", "fraud_score",
+            "shipping_tax", "discount", "shipping_credited", "exchange_credit", "tags",
+            "fraud_score",
             "promise_date", "hold_reasons", "notes", "updated_at", "lines",
         ]  # fmt: skip
 

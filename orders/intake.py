@@ -45,6 +45,7 @@ class LineInput:
     unit_price: Decimal
     discount: Decimal = ZERO
     tax: Decimal = ZERO
+    final_sale: bool = False
 
 
 @dataclass
@@ -72,7 +73,13 @@ class OrderInput:
     notes: str = ""
 
     def fingerprint(self) -> str:
-        body = json.dumps(asdict(self), sort_keys=True, cls=DjangoJSONEncoder)
+        body = asdict(self)
+        for line in body["lines"]:
+            # Absent from bodies taken before lines could be final sale: their
+            # repeats must still match.
+            if not line["final_sale"]:
+                del line["final_sale"]
+        body = json.dumps(body, sort_keys=True, cls=DjangoJSONEncoder)
         return hashlib.sha256(body.encode()).hexdigest()
 
 
@@ -233,6 +240,7 @@ def build_order(data: OrderInput, lookups: _Lookups, now: datetime) -> _Prepared
             order_discount_share=share,
             tax=line.tax,
             quantity_open=line.quantity,
+            final_sale=line.final_sale,
         )
         for position, (line, share) in enumerate(
             zip(data.lines, shares, strict=True), 1

@@ -59,6 +59,7 @@ class OrderStatus(models.TextChoices):
     ON_HOLD = "on_hold", "On hold"
     IN_FULFILLMENT = "in_fulfillment", "In fulfillment"
     COMPLETED = "completed", "Completed"
+    RETURNED = "returned", "Returned"
     CANCELLED = "cancelled", "Cancelled"
 
 
@@ -129,6 +130,9 @@ class Order(FSMModelMixin, models.Model):
     discount = models.DecimalField(**MONEY)
     total = models.DecimalField(**MONEY)
     shipping_credited = models.DecimalField(**MONEY)
+    # The part of the total paid by the value of items the customer returned (a
+    # replacement order): never authorized nor captured on a payment account.
+    exchange_credit = models.DecimalField(**MONEY)
     tags = models.JSONField(default=list, blank=True)
     # 0 (normal) to 9; set by people or by workflow steps (`set_field`).
     priority = models.PositiveSmallIntegerField(default=0)
@@ -180,6 +184,11 @@ class Order(FSMModelMixin, models.Model):
                 & Q(shipping_credited__lte=F("shipping_price") + F("shipping_tax")),
                 name="order_shipping_credited_within_shipping",
             ),
+            models.CheckConstraint(
+                condition=Q(exchange_credit__gte=0)
+                & Q(exchange_credit__lte=F("total")),
+                name="order_exchange_credit_within_total",
+            ),
         ]
         indexes = [
             models.Index(
@@ -225,6 +234,10 @@ class Order(FSMModelMixin, models.Model):
     def complete(self) -> None:
         self.queue = Order.Queue.NONE
 
+    @transition(field=status, source=Status.COMPLETED, target=Status.RETURNED)
+    def mark_returned(self) -> None:
+        pass
+
     @transition(
         field=status,
         source=[Status.CREATED, Status.OPENED, Status.ON_HOLD, Status.IN_FULFILLMENT],
@@ -252,6 +265,12 @@ class Order(FSMModelMixin, models.Model):
     @property
     def shipping_total(self) -> Decimal:
         return self.shipping_price + self.shipping_tax
+
+    @property
+    def amount_to_pay(self) -> Decimal:
+        """What the customer's payment must cover: the total less what returned
+        items already paid (a replacement order)."""
+        return self.total - self.exchange_credit
 
 
 class OrderLine(models.Model):
@@ -285,6 +304,9 @@ class OrderLine(models.Model):
     quantity_returned = models.PositiveIntegerField(default=0)
     # Voided or refunded for this line's cancelled/returned/swapped units.
     credited_amount = models.DecimalField(**MONEY)
+    # Sold as final sale: not returnable (the order-level `final_sale` tag makes
+    # every line so).
+    final_sale = models.BooleanField(default=False)
     swapped_from = models.ForeignKey(
         "self",
         null=True,

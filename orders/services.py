@@ -200,18 +200,23 @@ def _release_money(
 # Approval -----------------------------------------------------------------------------
 
 
-def approval_failures(*, order: Order, account) -> list[str]:
-    """The approval rules of the order's channel that fail now (empty: approved)."""
-    channel = order.channel
-    failures = []
+def _payment_failures(account) -> list[str]:
     if account is None or account.status not in AUTHORIZED_STATUSES:
-        failures.append("Payment is not authorized yet.")
-    elif (
+        return ["Payment is not authorized yet."]
+    if (
         account.authorization_expires_at
         and account.status == "authorized"
         and account.authorization_expires_at <= timezone.now()
     ):
-        failures.append("Payment authorization has expired.")
+        return ["Payment authorization has expired."]
+    return []
+
+
+def approval_failures(*, order: Order, account) -> list[str]:
+    """The approval rules of the order's channel that fail now (empty: approved)."""
+    channel = order.channel
+    # A replacement wholly paid by the items returned has no payment to check.
+    failures = _payment_failures(account) if order.amount_to_pay else []
     if (
         channel.order_value_limit is not None
         and order.total > channel.order_value_limit
@@ -643,6 +648,33 @@ def order_complete_if_done(order: Order, *, actor) -> None:
     apply_transition(order, "complete", actor=actor, reason="Nothing left to fulfill.")
     record_event("order.completed", order, {"number": order.number})
     run_stage(orders=[order], stage=WorkflowStage.COMPLETED, actor=actor)
+    order_mark_returned_if_done(order, actor=actor, reason="Nothing left to fulfill.")
+
+
+def order_mark_returned_if_done(order: Order, *, actor, reason: str) -> None:
+    """A completed order whose every shipped unit has come back (nothing left to
+    deliver or with the customer) is `returned` (`order.returned`). The caller
+    holds the order lock and saves `status`."""
+    lines = order.locked_lines
+    if (
+        order.status != Order.Status.COMPLETED
+        or not any(line.quantity_returned for line in lines)
+        or any(
+            line.quantity_open or line.quantity_allocated or line.quantity_fulfilled
+            for line in lines
+        )
+    ):
+        return
+    apply_transition(order, "mark_returned", actor=actor, reason=reason)
+    record_event(
+        "order.returned",
+        order,
+        {
+            "number": order.number,
+            "units_returned": sum(line.quantity_returned for line in lines),
+            "reason": reason,
+        },
+    )
 
 
 def order_lines_cancel(
@@ -719,13 +751,16 @@ def order_lines_return(
     actor,
     reason: str,
     asynchronous_refund: bool = False,
+    kept_as_credit: Decimal = ZERO,
 ) -> RefundPlan:
     """Take back shipped units (for the returns app, inside its own transaction):
     `quantities` per line id move from fulfilled to returned, their amounts (from
     the refund calculator, shipping too when `include_shipping`) are credited to the
-    lines and refunded (by a task after commit with `asynchronous_refund`). Units
-    not shipped: 400 `invalid_quantities`. Locks the order row and waits for it (a
-    return is not a race between two people)."""
+    lines and refunded (by a task after commit with `asynchronous_refund`), less
+    `kept_as_credit`: the part that pays for a replacement order instead. When
+    nothing shipped is left with the customer, a completed order becomes
+    `returned`. Units not shipped: 400 `invalid_quantities`. Locks the order row
+    and waits for it (a return is not a race between two people)."""
     with transaction.atomic():
         order = lock_order(order_id=order.pk, nowait=False)
         lines = {line.pk: line for line in order.locked_lines}
@@ -762,12 +797,15 @@ def order_lines_return(
             [lines[pk] for pk in quantities],
             ["quantity_fulfilled", "quantity_returned", "credited_amount"],
         )
+        if not ZERO <= kept_as_credit <= plan.total:
+            raise ValueError(f"{kept_as_credit} kept of {plan.total} returned")
         order.shipping_credited += plan.shipping
-        order.save(update_fields=["shipping_credited", "updated_at"])
-        if plan.total:
+        order_mark_returned_if_done(order, actor=actor, reason=reason)
+        order.save(update_fields=["shipping_credited", "status", "updated_at"])
+        if plan.total - kept_as_credit:
             payment_refund(
                 account=order_account(order),
-                amount=plan.total,
+                amount=plan.total - kept_as_credit,
                 idempotency_key=f"{key}-refund",
                 reference=reason or order.number,
                 asynchronous=asynchronous_refund,

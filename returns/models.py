@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q, Value
+from django.db.models import F, Q, Value
 from django.db.models.functions import Cast, Concat, LPad
 from django.urls import reverse
 from django_fsm import FSMField, FSMModelMixin, transition
@@ -109,6 +109,16 @@ class Return(FSMModelMixin, models.Model):
     window_extension_days = models.PositiveIntegerField(default=0)
     correction_comment = models.TextField(blank=True)
     total_refund_amount = models.DecimalField(**MONEY)
+    # The returned value that pays for the replacement order instead of being
+    # refunded (an exchange); the refund is only what is not exchanged.
+    total_credit_amount = models.DecimalField(**MONEY)
+    replacement_order = models.OneToOneField(
+        "orders.Order",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="replacement_for_return",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -139,6 +149,10 @@ class Return(FSMModelMixin, models.Model):
             models.CheckConstraint(
                 condition=Q(total_refund_amount__gte=0),
                 name="return_refund_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(total_credit_amount__gte=0),
+                name="return_credit_not_negative",
             ),
         ]
         indexes = [models.Index(fields=["status", "id"], name="return_status_idx")]
@@ -208,7 +222,22 @@ class ReturnLine(models.Model):
     reason = models.CharField(max_length=20, choices=Reason.choices, blank=True)
     condition = models.CharField(max_length=20, choices=Condition.choices, blank=True)
     refund_amount = models.DecimalField(**MONEY)
+    # Of this item's value, what pays for the replacement instead of a refund.
+    credit_amount = models.DecimalField(**MONEY)
     restocked = models.BooleanField(default=False)
+    # An exchange: what the customer gets instead (the same SKU by default).
+    replacement_product = models.ForeignKey(
+        "inventory.Product",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    replacement_sku = models.CharField(max_length=64, blank=True)
+    replacement_quantity = models.PositiveIntegerField(default=0)
+    replacement_unit_price = models.DecimalField(
+        null=True, blank=True, max_digits=14, decimal_places=4
+    )
 
     class Meta:
         ordering = ["return_request_id", "id"]
@@ -238,6 +267,25 @@ class ReturnLine(models.Model):
                 name="return_line_refund_not_negative",
             ),
             models.CheckConstraint(
+                condition=Q(credit_amount__gte=0),
+                name="return_line_credit_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(replacement_quantity=0)
+                    & Q(replacement_product__isnull=True)
+                    & Q(replacement_unit_price__isnull=True)
+                )
+                | (
+                    Q(line_type="item")
+                    & Q(replacement_quantity__gt=0)
+                    & Q(replacement_quantity__lte=F("quantity"))
+                    & Q(replacement_product__isnull=False)
+                    & Q(replacement_unit_price__gte=0)
+                ),
+                name="return_line_replacement_complete",
+            ),
+            models.CheckConstraint(
                 condition=Q(restocked=False) | Q(condition="resellable"),
                 name="return_line_only_resellable_restocked",
             ),
@@ -247,3 +295,7 @@ class ReturnLine(models.Model):
         if self.line_type == self.Type.SHIPPING:
             return f"{self.return_request_id} shipping"
         return f"{self.return_request_id} {self.sku} × {self.quantity}"
+
+    @property
+    def asks_replacement(self) -> bool:
+        return self.replacement_quantity > 0

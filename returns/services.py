@@ -9,12 +9,21 @@ the reasons and move no money and no stock. Checks that pass hand the units to
 `orders.services.order_lines_return` (lines credited, the refund made by a payments
 task after commit), put resellable units back on the shelf, and record
 `return.processed`.
+
+An exchange asks a replacement per item (the same SKU by default). The returned
+value pays for the replacement order (`orders.replacements`) instead of being
+refunded: the refund is only what the replacement does not use. A replacement
+dearer than the whole return's value is not refused: the difference is authorized
+on the customer's original payment method, as a swap to a dearer item is, because
+a retailer would rather take the extra money than turn an exchange into a refund
+and a new sale; a decline refuses the return (400) and writes nothing.
 """
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -25,8 +34,15 @@ from inventory.services import stock_restock_return
 from oms.errors import ApplicationError, PermissionDenied
 from oms.services.events import record_event
 from oms.services.transitions import apply_transition
+from orders.intake import LineInput
 from orders.models import Channel, Order, OrderLine, Shipment
-from orders.refund_calculator import refund_plan
+from orders.refund_calculator import RefundPlan, refund_plan
+from orders.replacements import (
+    Replacement,
+    line_payable,
+    replacement_line,
+    replacement_order_create,
+)
 from orders.services import lock_order, order_account, order_amounts, order_lines_return
 from payments.money import is_known_currency, quantize
 from payments.selectors import payment_account_refundable
@@ -44,9 +60,20 @@ MAX_ITEMS = 200
 
 
 @dataclass(frozen=True)
+class ReplacementInput:
+    """What the customer gets instead of a refund: `sku` (empty: the SKU
+    returned), `quantity` (None: as many as returned) at `unit_price` (None: the
+    returned line's unit price)."""
+
+    sku: str = ""
+    quantity: int | None = None
+    unit_price: Decimal | None = None
+
+
+@dataclass(frozen=True)
 class ReturnItemInput:
     """One item to take back: an order line's id, or for a blind return the SKU
-    and the unit price the external system charged."""
+    and the unit price the external system charged; optionally its replacement."""
 
     quantity: int
     reason: str
@@ -54,6 +81,7 @@ class ReturnItemInput:
     order_line_id: int | None = None
     sku: str = ""
     unit_price: Decimal | None = None
+    replacement: ReplacementInput | None = None
 
 
 @dataclass(frozen=True)
@@ -86,11 +114,67 @@ def _item_errors(item: ReturnItemInput) -> list[str]:
     return errors
 
 
+class Asked(NamedTuple):
+    replacement: Replacement
+    product: Product
+
+
+def _replacement_errors(
+    item: ReturnItemInput, asked: Asked | None, currency: str
+) -> list[str]:
+    if asked is None:
+        return [f"Unknown or inactive replacement SKU {item.replacement.sku!r}."]
+    replacement, errors = asked.replacement, []
+    if not isinstance(replacement.quantity, int) or not (
+        0 < replacement.quantity <= item.quantity
+    ):
+        errors.append("Replace between one unit and the units returned.")
+    price = replacement.unit_price
+    if price < 0 or quantize(price, currency) != price:
+        errors.append(f"Give the replacement's unit price in {currency}.")
+    return errors
+
+
+def _replacements(
+    *, order: Order, items: list[ReturnItemInput]
+) -> dict[int, Asked | None]:
+    """The replacement each item asks for and its product, by index, with the
+    defaults filled in (None for an unknown or inactive SKU)."""
+    lines = {line.pk: line for line in order.locked_lines}
+    asked = {
+        index: item
+        for index, item in enumerate(items)
+        if item.replacement is not None and item.order_line_id in lines
+    }
+    skus = {
+        index: item.replacement.sku.strip() or lines[item.order_line_id].sku
+        for index, item in asked.items()
+    }
+    known = products_by_sku(skus=set(skus.values()))
+    return {
+        index: Asked(
+            Replacement(
+                sku=skus[index],
+                quantity=item.quantity
+                if item.replacement.quantity is None
+                else item.replacement.quantity,
+                unit_price=lines[item.order_line_id].unit_price
+                if item.replacement.unit_price is None
+                else item.replacement.unit_price,
+            ),
+            known[skus[index]],
+        )
+        if skus[index] in known and known[skus[index]].active
+        else None
+        for index, item in asked.items()
+    }
+
+
 def _validated_items(
     *, order: Order | None, items: list[ReturnItemInput]
-) -> dict[int, Product]:
+) -> tuple[dict[int, Product], dict[int, Asked]]:
     """Field errors for every bad item at once (400, nothing written). Returns the
-    product of each item by its index."""
+    product of each item and the replacements asked, by the item's index."""
     if not items:
         raise ApplicationError(
             "Choose at least one item to return.",
@@ -105,11 +189,19 @@ def _validated_items(
         )
     field_errors: dict[str, list[str]] = {}
     products: dict[int, Product] = {}
+    replacements: dict[int, Asked | None] = {}
     if order is not None:
         lines = {line.pk: line for line in order.locked_lines}
+        replacements = _replacements(order=order, items=items)
         seen: set[int] = set()
         for index, item in enumerate(items):
             errors = _item_errors(item)
+            if index in replacements:
+                replacement_errors = _replacement_errors(
+                    item, replacements[index], order.currency
+                )
+                if replacement_errors:
+                    field_errors[f"items.{index}.replacement"] = replacement_errors
             line = lines.get(item.order_line_id)
             if line is None:
                 errors.append("Not a line of this order.")
@@ -130,6 +222,11 @@ def _validated_items(
                 products[index] = known[item.sku]
             if item.unit_price is None or item.unit_price < 0:
                 errors.append("Give the unit price the customer paid.")
+            if item.replacement is not None:
+                errors.append(
+                    "An exchange needs an order of this system; a blind return is "
+                    "refunded by the external system."
+                )
             if errors:
                 field_errors[f"items.{index}"] = errors
     if field_errors:
@@ -138,7 +235,7 @@ def _validated_items(
             code="invalid_items",
             field_errors=field_errors,
         )
-    return products
+    return products, replacements
 
 
 def _require_location(*, actor, location: Location) -> None:
@@ -188,8 +285,87 @@ def shipping_refunded_with(
     )
 
 
-def _includes_shipping(order: Order, units: dict[int, int]) -> bool:
-    return shipping_refunded_with(order=order, lines=order.locked_lines, units=units)
+@dataclass(frozen=True)
+class Settlement:
+    """The money of a return against an order: the returned value per line (the
+    refund calculator's plan, shipping included with the last item), the part of
+    it that pays for the replacement order instead of a refund (drawn from the
+    exchanged lines first, then the others), and the replacement's lines."""
+
+    plan: RefundPlan
+    credits: dict[int, Decimal]
+    replacement_lines: list[LineInput]
+
+    @property
+    def credit(self) -> Decimal:
+        return sum(self.credits.values(), ZERO)
+
+    @property
+    def refund(self) -> Decimal:
+        return self.plan.total - self.credit
+
+    @property
+    def replacement_value(self) -> Decimal:
+        return sum((line_payable(line) for line in self.replacement_lines), ZERO)
+
+    @property
+    def difference(self) -> Decimal:
+        """What the replacement costs beyond the returned value (authorized)."""
+        return self.replacement_value - self.credit
+
+    def refund_of(self, line_id: int) -> Decimal:
+        return self.plan.lines.get(line_id, ZERO) - self.credits.get(line_id, ZERO)
+
+
+def return_settlement(
+    *,
+    order: Order,
+    lines: Iterable[OrderLine],
+    units: dict[int, int],
+    replacements: dict[int, Replacement],
+) -> Settlement:
+    """What returning `units` per line id, with `replacements` per line id, refunds
+    and credits: the one calculation of the preview and of the return itself.
+    `lines` are the order's lines before these units are returned."""
+    lines = {line.pk: line for line in lines}
+    plan = refund_plan(
+        order_amounts(order, lines.values()),
+        units,
+        include_shipping=shipping_refunded_with(
+            order=order, lines=lines.values(), units=units
+        ),
+    )
+    replacement_lines = [
+        replacement_line(order=order, line=lines[pk], replacement=replacement)
+        for pk, replacement in replacements.items()
+    ]
+    left = min(
+        sum(plan.lines.values(), ZERO),
+        sum((line_payable(line) for line in replacement_lines), ZERO),
+    )
+    credits = {}
+    for pk in sorted(plan.lines, key=lambda pk: pk not in replacements):
+        credits[pk] = min(plan.lines[pk], left)
+        left -= credits[pk]
+    return Settlement(plan, credits, replacement_lines)
+
+
+def _settlement_of(ret: Return, order: Order) -> Settlement:
+    items = list(ret.lines.filter(line_type=ReturnLine.Type.ITEM))
+    return return_settlement(
+        order=order,
+        lines=order.locked_lines,
+        units={item.order_line_id: item.quantity for item in items},
+        replacements={
+            item.order_line_id: Replacement(
+                sku=item.replacement_sku,
+                quantity=item.replacement_quantity,
+                unit_price=item.replacement_unit_price,
+            )
+            for item in items
+            if item.asks_replacement
+        },
+    )
 
 
 def return_window_days(*, order: Order) -> int:
@@ -205,15 +381,16 @@ def return_window_days(*, order: Order) -> int:
     return order.channel.return_window_days if override is None else override
 
 
-def _order_checks(ret: Return, order: Order) -> list[Check]:
+def _order_checks(ret: Return, order: Order) -> tuple[list[Check], Settlement | None]:
     """Eligibility per item (units, window, final sale), then the refund's
-    validity (amounts, a refundable payment)."""
+    validity (amounts, a refundable payment) and the replacement's payment. Returns
+    the checks and, once the items are eligible, the return's settlement."""
     checks: list[Check] = []
     lines = {line.pk: line for line in order.locked_lines}
     shipped = _last_shipped(order)
     now = timezone.now()
     window = timedelta(days=return_window_days(order=order) + ret.window_extension_days)
-    final_sale = FINAL_SALE_TAG in (order.tags or [])
+    order_final_sale = FINAL_SALE_TAG in (order.tags or [])
     for item in ret.lines.filter(line_type=ReturnLine.Type.ITEM):
         line = lines[item.order_line_id]
         checks.append(
@@ -242,53 +419,74 @@ def _order_checks(ret: Return, order: Order) -> list[Check]:
                 + ").",
             )
         )
-        checks.append(
-            Check(
-                "final_sale",
-                item.sku,
-                not final_sale,
-                "Sold as final sale: not returnable."
-                if final_sale
-                else "Not a final sale.",
-            )
-        )
+        checks.append(_final_sale_check(item, line, order_final_sale))
     if not all(check.passed for check in checks):
-        return checks
-    units = _units(ret)
-    plan = refund_plan(
-        order_amounts(order, lines.values()),
-        units,
-        include_shipping=_includes_shipping(order, units),
-    )
-    checks.append(
-        Check(
-            "refund_amount",
-            order.number,
-            True,
-            f"{plan.total} {plan.currency} by the refund calculator"
-            + (f", shipping {plan.shipping} included." if plan.shipping else "."),
-        )
-    )
-    if plan.total > 0:
-        account = order_account(order)
+        return checks, None
+    settlement = _settlement_of(ret, order)
+    checks.append(_amount_check(order, settlement))
+    account = order_account(order)
+    if settlement.refund > 0:
         refundable = payment_account_refundable(account=account) if account else ZERO
         checks.append(
             Check(
                 "payment",
                 order.number,
-                refundable >= plan.total,
+                refundable >= settlement.refund,
                 f"{quantize(refundable, order.currency)} {order.currency} captured "
                 "and not yet refunded."
                 if account
                 else "The order has no payment account to refund.",
             )
         )
-    return checks
+    if settlement.difference > 0:
+        checks.append(
+            Check(
+                "replacement_payment",
+                order.number,
+                account is not None,
+                f"{_money(settlement.difference, order.currency)} more than the "
+                "items returned: authorized on the original payment."
+                if account
+                else "The replacement costs more than the items returned and the "
+                "order has no payment to authorize the difference on.",
+            )
+        )
+    return checks, settlement
 
 
-def _blind_checks(ret: Return) -> list[Check]:
+def _final_sale_check(item: ReturnLine, line: OrderLine, order_final_sale: bool):
+    if order_final_sale:
+        detail = "The whole order was sold as final sale: not returnable."
+    elif line.final_sale:
+        detail = "This item was sold as final sale: not returnable."
+    else:
+        detail = "Not a final sale."
+    return Check(
+        "final_sale", item.sku, not (order_final_sale or line.final_sale), detail
+    )
+
+
+def _money(amount: Decimal, currency: str) -> str:
+    return f"{quantize(amount, currency)} {currency}"
+
+
+def _amount_check(order: Order, settlement: Settlement) -> Check:
+    plan, currency = settlement.plan, order.currency
+    detail = f"{_money(plan.total, currency)} by the refund calculator" + (
+        f", shipping {plan.shipping} included." if plan.shipping else "."
+    )
+    if settlement.replacement_lines:
+        detail += (
+            f" {_money(settlement.credit, currency)} pays for the replacement "
+            f"(worth {_money(settlement.replacement_value, currency)}); "
+            f"{_money(settlement.refund, currency)} refunded."
+        )
+    return Check("refund_amount", order.number, True, detail)
+
+
+def _blind_checks(ret: Return) -> tuple[list[Check], None]:
     total = sum((line.refund_amount for line in ret.lines.all()), ZERO)
-    return [
+    checks = [
         Check(
             "refund_amount",
             ret.external_order_id,
@@ -298,6 +496,7 @@ def _blind_checks(ret: Return) -> list[Check]:
             "money moves here).",
         )
     ]
+    return checks, None
 
 
 # Settling -----------------------------------------------------------------------------
@@ -318,27 +517,40 @@ def _restock(ret: Return, *, actor) -> None:
         line.save(update_fields=["restocked"])
 
 
-def _credit_order(ret: Return, order: Order, *, actor) -> None:
-    units = _units(ret)
-    plan = order_lines_return(
+def _credit_order(ret: Return, order: Order, settlement: Settlement, *, actor) -> None:
+    """The units back on the order (refunded less the credit), the amounts on the
+    return's lines, and the replacement order when one is asked."""
+    plan = settlement.plan
+    order_lines_return(
         order=order,
-        quantities=units,
-        include_shipping=_includes_shipping(order, units),
+        quantities=_units(ret),
+        include_shipping=bool(plan.shipping),
         actor=actor,
         reason=ret.rma_number,
         asynchronous_refund=True,
+        kept_as_credit=settlement.credit,
     )
     items = list(ret.lines.filter(line_type=ReturnLine.Type.ITEM))
     for item in items:
-        item.refund_amount = plan.lines.get(item.order_line_id, ZERO)
-    ReturnLine.objects.bulk_update(items, ["refund_amount"])
+        item.refund_amount = settlement.refund_of(item.order_line_id)
+        item.credit_amount = settlement.credits.get(item.order_line_id, ZERO)
+    ReturnLine.objects.bulk_update(items, ["refund_amount", "credit_amount"])
     if plan.shipping:
         ReturnLine.objects.create(
             return_request=ret,
             line_type=ReturnLine.Type.SHIPPING,
             refund_amount=plan.shipping,
         )
-    ret.total_refund_amount = plan.total
+    ret.total_refund_amount = settlement.refund
+    ret.total_credit_amount = settlement.credit
+    if settlement.replacement_lines:
+        ret.replacement_order = replacement_order_create(
+            order=order,
+            lines=settlement.replacement_lines,
+            credit=settlement.credit,
+            return_id=ret.pk,
+            rma_number=ret.rma_number,
+        )
 
 
 def return_payload(ret: Return) -> dict:
@@ -352,6 +564,10 @@ def return_payload(ret: Return) -> dict:
         "location": ret.location.code,
         "currency": ret.currency,
         "total_refund_amount": quantize(ret.total_refund_amount, ret.currency),
+        "total_credit_amount": quantize(ret.total_credit_amount, ret.currency),
+        "replacement_order_number": ret.replacement_order.number
+        if ret.replacement_order
+        else None,
         "refund_due_from_external_system": ret.is_blind,
         "lines": [
             {
@@ -362,7 +578,15 @@ def return_payload(ret: Return) -> dict:
                 "reason": line.reason or None,
                 "condition": line.condition or None,
                 "refund_amount": quantize(line.refund_amount, ret.currency),
+                "credit_amount": quantize(line.credit_amount, ret.currency),
                 "restocked": line.restocked,
+                "replacement": {
+                    "sku": line.replacement_sku,
+                    "quantity": line.replacement_quantity,
+                    "unit_price": quantize(line.replacement_unit_price, ret.currency),
+                }
+                if line.asks_replacement
+                else None,
             }
             for line in ret.lines.all()
         ],
@@ -372,7 +596,7 @@ def return_payload(ret: Return) -> dict:
 def _check_and_settle(ret: Return, order: Order | None, *, actor) -> Return:
     """Run the checks on a `requested` return (the caller holds the order lock):
     all pass → money, stock, `processed`; any fails → `failed`, nothing moved."""
-    checks = _order_checks(ret, order) if order else _blind_checks(ret)
+    checks, settlement = _order_checks(ret, order) if order else _blind_checks(ret)
     ret.checks = [check.as_dict() for check in checks]
     failed = [check for check in checks if not check.passed]
     if failed:
@@ -390,7 +614,7 @@ def _check_and_settle(ret: Return, order: Order | None, *, actor) -> Return:
         )
         return ret
     if order is not None:
-        _credit_order(ret, order, actor=actor)
+        _credit_order(ret, order, settlement, actor=actor)
     else:
         ret.total_refund_amount = sum(
             (line.refund_amount for line in ret.lines.all()), ZERO
@@ -398,7 +622,16 @@ def _check_and_settle(ret: Return, order: Order | None, *, actor) -> Return:
     _restock(ret, actor=actor)
     apply_transition(ret, "process", actor=actor)
     ret.processed_at = timezone.now()
-    ret.save(update_fields=["status", "checks", "total_refund_amount", "processed_at"])
+    ret.save(
+        update_fields=[
+            "status",
+            "checks",
+            "total_refund_amount",
+            "total_credit_amount",
+            "replacement_order",
+            "processed_at",
+        ]
+    )
     record_event("return.processed", ret, return_payload(ret))
     return ret
 
@@ -438,7 +671,7 @@ def return_create(
     try:
         with transaction.atomic():
             locked = lock_order(order_id=order.pk, nowait=False) if order else None
-            products = _validated_items(order=locked, items=items)
+            products, replacements = _validated_items(order=locked, items=items)
             ret = Return.objects.create(
                 order=locked,
                 channel=channel,
@@ -450,7 +683,7 @@ def return_create(
             )
             ret.refresh_from_db(fields=["rma_number"])
             ReturnLine.objects.bulk_create(
-                _item_line(ret, item, products[index], locked)
+                _item_line(ret, item, products[index], locked, replacements.get(index))
                 for index, item in enumerate(items)
             )
             return _check_and_settle(ret, locked, actor=actor), True
@@ -493,7 +726,11 @@ def _require_blind_fields(
 
 
 def _item_line(
-    ret: Return, item: ReturnItemInput, product: Product, order: Order | None
+    ret: Return,
+    item: ReturnItemInput,
+    product: Product,
+    order: Order | None,
+    asked: Asked | None,
 ) -> ReturnLine:
     blind_amount = (
         ZERO
@@ -510,7 +747,19 @@ def _item_line(
         reason=item.reason,
         condition=item.condition,
         refund_amount=blind_amount,
+        **_replacement_fields(asked),
     )
+
+
+def _replacement_fields(asked: Asked | None) -> dict:
+    if asked is None:
+        return {}
+    return {
+        "replacement_product": asked.product,
+        "replacement_sku": asked.replacement.sku,
+        "replacement_quantity": asked.replacement.quantity,
+        "replacement_unit_price": asked.replacement.unit_price,
+    }
 
 
 def return_retry(
