@@ -1,7 +1,7 @@
 """The order list's filters and search, shared by the page and the API."""
 
 import django_filters
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q
 
 from orders.models import Order, OrderLine
 
@@ -25,6 +25,9 @@ class OrderFilter(django_filters.FilterSet):
     returned = django_filters.BooleanFilter(
         method="fully_returned", label="Fully returned"
     )
+    partly_returned = django_filters.BooleanFilter(
+        method="partly_returned_filter", label="Partly returned"
+    )
     q = django_filters.CharFilter(
         method="search", label="Number, email, external id or SKU"
     )
@@ -34,14 +37,20 @@ class OrderFilter(django_filters.FilterSet):
         fields: list[str] = []
 
     def fully_returned(self, queryset, name, value):
-        """Every unit returned or cancelled, and some returned (the returns app)."""
+        """The `returned` state (kept beside `status` for existing clients)."""
         if value is None:
             return queryset
-        lines = OrderLine.objects.filter(order=OuterRef("pk"))
-        returned = Exists(lines.filter(quantity_returned__gt=0)) & ~Exists(
-            lines.exclude(quantity=F("quantity_returned") + F("quantity_cancelled"))
-        )
+        returned = Q(status=Order.Status.RETURNED)
         return queryset.filter(returned) if value else queryset.exclude(returned)
+
+    def partly_returned_filter(self, queryset, name, value):
+        """Completed orders with some units back and the rest with the customer."""
+        if value is None:
+            return queryset
+        partly = Q(status=Order.Status.COMPLETED) & Exists(
+            OrderLine.objects.filter(order=OuterRef("pk"), quantity_returned__gt=0)
+        )
+        return queryset.filter(partly) if value else queryset.exclude(partly)
 
     def search(self, queryset, name, value):
         value = value.strip()

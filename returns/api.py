@@ -25,6 +25,29 @@ MONEY = {"max_digits": 14, "decimal_places": 4}
 # Input --------------------------------------------------------------------------------
 
 
+class ReplacementInputSerializer(InputSerializer):
+    sku = serializers.CharField(
+        required=False,
+        max_length=64,
+        default="",
+        help_text="Default: the SKU returned.",
+    )
+    quantity = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=100_000,
+        default=None,
+        help_text="Default: the units returned.",
+    )
+    unit_price = serializers.DecimalField(
+        required=False,
+        min_value=0,
+        default=None,
+        help_text="Default: the returned line's unit price.",
+        **MONEY,
+    )
+
+
 class ReturnItemInputSerializer(InputSerializer):
     order_line_id = serializers.IntegerField(required=False, min_value=1)
     sku = serializers.CharField(required=False, max_length=64)
@@ -32,6 +55,12 @@ class ReturnItemInputSerializer(InputSerializer):
     quantity = serializers.IntegerField(min_value=1, max_value=100_000)
     reason = serializers.ChoiceField(choices=ReturnReason.choices)
     condition = serializers.ChoiceField(choices=ItemCondition.choices)
+    replacement = ReplacementInputSerializer(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="An exchange: what the customer gets instead of a refund.",
+    )
 
 
 class ReturnInputSerializer(InputSerializer):
@@ -123,6 +152,9 @@ class ReturnInputSerializer(InputSerializer):
                     order_line_id=item.get("order_line_id"),
                     sku=item.get("sku", ""),
                     unit_price=item.get("unit_price"),
+                    replacement=services.ReplacementInput(**item["replacement"])
+                    if item["replacement"]
+                    else None,
                 )
                 for item in data["items"]
             ],
@@ -159,6 +191,7 @@ class ReturnCheckSerializer(serializers.Serializer):
 
 class ReturnLineSerializer(serializers.ModelSerializer):
     refund_amount = serializers.SerializerMethodField()
+    credit_amount = serializers.SerializerMethodField()
 
     class Meta:
         model = ReturnLine
@@ -172,12 +205,20 @@ class ReturnLineSerializer(serializers.ModelSerializer):
             "reason",
             "condition",
             "refund_amount",
+            "credit_amount",
             "restocked",
+            "replacement_sku",
+            "replacement_quantity",
+            "replacement_unit_price",
         ]
 
     @extend_schema_field(serializers.DecimalField(**MONEY))
     def get_refund_amount(self, line: ReturnLine) -> str:
         return str(quantize(line.refund_amount, line.return_request.currency))
+
+    @extend_schema_field(serializers.DecimalField(**MONEY))
+    def get_credit_amount(self, line: ReturnLine) -> str:
+        return str(quantize(line.credit_amount, line.return_request.currency))
 
 
 class RefundSerializer(serializers.Serializer):
@@ -193,6 +234,10 @@ class ReturnSerializer(serializers.ModelSerializer):
     channel = serializers.CharField(source="channel.code")
     location = serializers.CharField(source="location.code")
     total_refund_amount = serializers.SerializerMethodField()
+    total_credit_amount = serializers.SerializerMethodField()
+    replacement_order = serializers.CharField(
+        source="replacement_order.number", allow_null=True, default=None
+    )
     checks = ReturnCheckSerializer(many=True)
     lines = ReturnLineSerializer(many=True)
     refunds = serializers.SerializerMethodField()
@@ -210,6 +255,8 @@ class ReturnSerializer(serializers.ModelSerializer):
             "location",
             "currency",
             "total_refund_amount",
+            "total_credit_amount",
+            "replacement_order",
             "checks",
             "window_extension_days",
             "correction_comment",
@@ -222,6 +269,10 @@ class ReturnSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.DecimalField(**MONEY))
     def get_total_refund_amount(self, ret: Return) -> str:
         return str(quantize(ret.total_refund_amount, ret.currency))
+
+    @extend_schema_field(serializers.DecimalField(**MONEY))
+    def get_total_credit_amount(self, ret: Return) -> str:
+        return str(quantize(ret.total_credit_amount, ret.currency))
 
     @extend_schema_field(RefundSerializer(many=True))
     def get_refunds(self, ret: Return) -> list:

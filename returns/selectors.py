@@ -10,18 +10,17 @@ from inventory.selectors import locations_for_user
 from oms.errors import NotFound
 from oms.roles import Role, has_role
 from orders.models import Order
-from orders.refund_calculator import RefundPlan
-from orders.selectors import order_refund_preview
 from orders.services import order_account
 from payments.models import PaymentTransaction
 from returns.models import Return, ReturnLine, ReturnReason, ReturnStatus
-from returns.services import shipping_refunded_with
 
 
 def returns_visible_to(*, user) -> QuerySet[Return]:
     """All returns for CSRs, integrations and admins; a store associate sees those
     received at their locations."""
-    queryset = Return.objects.select_related("order", "channel", "location")
+    queryset = Return.objects.select_related(
+        "order", "channel", "location", "replacement_order"
+    )
     if has_role(user, Role.CSR, Role.INTEGRATION):
         return queryset
     return queryset.filter(location__in=locations_for_user(user=user))
@@ -92,29 +91,14 @@ def return_refund_transactions(*, return_request: Return) -> list[PaymentTransac
     )
 
 
-def return_refund_preview(*, order: Order, units: Mapping[int, int]) -> RefundPlan:
-    """What returning `units` per line id would give back, shipping included when
-    it is the last item: the calculation the return will move the money by."""
-    lines = list(order.lines.all())
-    units = {pk: count for pk, count in units.items() if count}
-    return order_refund_preview(
-        order=order,
-        quantities=units,
-        include_shipping=bool(units)
-        and shipping_refunded_with(order=order, lines=lines, units=units),
-    )
-
-
 def order_returns(*, order: Order) -> QuerySet[Return]:
-    return order.returns.select_related("location").order_by("-id")
+    return order.returns.select_related("location", "replacement_order").order_by("-id")
 
 
-def order_fully_returned(*, order: Order) -> bool:
-    """Every unit of the order is returned or cancelled, and some were returned."""
-    lines = list(order.lines.all())
-    return any(line.quantity_returned for line in lines) and all(
-        line.quantity_returned + line.quantity_cancelled == line.quantity
-        for line in lines
+def order_replaced_by_return(*, order: Order) -> Return | None:
+    """The return whose exchange created `order` (a replacement order), if any."""
+    return (
+        Return.objects.select_related("order").filter(replacement_order=order).first()
     )
 
 

@@ -136,11 +136,10 @@ def _replacement_errors(
 
 
 def _replacements(
-    *, order: Order, items: list[ReturnItemInput]
+    *, lines: dict[int, OrderLine], items: list[ReturnItemInput]
 ) -> dict[int, Asked | None]:
     """The replacement each item asks for and its product, by index, with the
     defaults filled in (None for an unknown or inactive SKU)."""
-    lines = {line.pk: line for line in order.locked_lines}
     asked = {
         index: item
         for index, item in enumerate(items)
@@ -171,10 +170,11 @@ def _replacements(
 
 
 def _validated_items(
-    *, order: Order | None, items: list[ReturnItemInput]
+    *, order: Order | None, lines: list[OrderLine], items: list[ReturnItemInput]
 ) -> tuple[dict[int, Product], dict[int, Asked]]:
-    """Field errors for every bad item at once (400, nothing written). Returns the
-    product of each item and the replacements asked, by the item's index."""
+    """Field errors for every bad item at once (400, nothing written). `lines` are
+    the order's (none for a blind return). Returns the product of each item and
+    the replacements asked, by the item's index."""
     if not items:
         raise ApplicationError(
             "Choose at least one item to return.",
@@ -191,8 +191,8 @@ def _validated_items(
     products: dict[int, Product] = {}
     replacements: dict[int, Asked | None] = {}
     if order is not None:
-        lines = {line.pk: line for line in order.locked_lines}
-        replacements = _replacements(order=order, items=items)
+        lines = {line.pk: line for line in lines}
+        replacements = _replacements(lines=lines, items=items)
         seen: set[int] = set()
         for index, item in enumerate(items):
             errors = _item_errors(item)
@@ -348,6 +348,23 @@ def return_settlement(
         credits[pk] = min(plan.lines[pk], left)
         left -= credits[pk]
     return Settlement(plan, credits, replacement_lines)
+
+
+def return_preview(*, order: Order, items: list[ReturnItemInput]) -> Settlement:
+    """What submitting `items` against `order` would refund and credit, shown
+    before confirming: the return's own validation (400 with field errors) and
+    calculation, without its checks. Reads; no lock."""
+    lines = list(order.lines.order_by("position"))
+    _, asked = _validated_items(order=order, lines=lines, items=items)
+    return return_settlement(
+        order=order,
+        lines=lines,
+        units={item.order_line_id: item.quantity for item in items},
+        replacements={
+            items[index].order_line_id: replacement
+            for index, (replacement, _) in asked.items()
+        },
+    )
 
 
 def _settlement_of(ret: Return, order: Order) -> Settlement:
@@ -671,7 +688,9 @@ def return_create(
     try:
         with transaction.atomic():
             locked = lock_order(order_id=order.pk, nowait=False) if order else None
-            products, replacements = _validated_items(order=locked, items=items)
+            products, replacements = _validated_items(
+                order=locked, lines=locked.locked_lines if locked else [], items=items
+            )
             ret = Return.objects.create(
                 order=locked,
                 channel=channel,

@@ -77,10 +77,46 @@ class ReturnListView(RoleRequiredMixin, TemplateView):
         return context
 
 
+def _preview_rows(form: ReturnItemsForm, settlement: services.Settlement) -> list:
+    """Per returned line of the preview: its value, what of it pays for the
+    replacement, and what is refunded."""
+    units = form.units()
+    return [
+        {
+            "line": line,
+            "units": units[line.pk],
+            "value": settlement.plan.lines[line.pk],
+            "credit": settlement.credits.get(line.pk, 0),
+            "refund": settlement.refund_of(line.pk),
+        }
+        for line in form.lines
+        if line.pk in units
+    ]
+
+
+def _with_field_errors(exc: ApplicationError) -> str:
+    details = [" ".join(errors) for errors in (exc.field_errors or {}).values()]
+    return " ".join([exc.message, *details])
+
+
+def _processed_message(ret) -> str:
+    message = (
+        f"Return {ret.rma_number} processed: "
+        f"{ret.total_refund_amount:.2f} {ret.currency} refunded."
+    )
+    if ret.replacement_order:
+        message += (
+            f" Replacement order {ret.replacement_order.number} created, "
+            f"{ret.total_credit_amount:.2f} {ret.currency} paid by the items returned."
+        )
+    return message
+
+
 class ReturnCreateView(RoleRequiredMixin, View):
-    """Choose lines, quantities, reasons, condition and the receiving location;
-    "Preview refund" shows the money (shipping included when it is the last item),
-    "Confirm return" submits it."""
+    """Choose lines, quantities, reasons, condition, exchanges and the receiving
+    location; "Preview refund" shows the money (shipping included when it is the
+    last item; what pays for a replacement instead of being refunded), "Confirm
+    return" submits it."""
 
     template_name = "returns/return_create.html"
     allowed_roles = RETURN_ROLES
@@ -104,14 +140,10 @@ class ReturnCreateView(RoleRequiredMixin, View):
                         actor=request.user,
                     )
                 except ApplicationError as exc:
-                    form.add_error(None, exc.message)
+                    form.add_error(None, _with_field_errors(exc))
                 else:
                     if ret.status == ReturnStatus.PROCESSED:
-                        messages.success(
-                            request,
-                            f"Return {ret.rma_number} processed: "
-                            f"{ret.total_refund_amount:.2f} {ret.currency} refunded.",
-                        )
+                        messages.success(request, _processed_message(ret))
                     else:
                         messages.error(
                             request,
@@ -120,9 +152,17 @@ class ReturnCreateView(RoleRequiredMixin, View):
                         )
                     return redirect(ret.get_absolute_url())
             else:
-                context["plan"] = selectors.return_refund_preview(
-                    order=order, units=form.units()
-                )
+                try:
+                    settlement = services.return_preview(
+                        order=order, items=form.items()
+                    )
+                except ApplicationError as exc:
+                    form.add_error(None, _with_field_errors(exc))
+                else:
+                    context.update(
+                        settlement=settlement,
+                        preview_rows=_preview_rows(form, settlement),
+                    )
         return render(request, self.template_name, context)
 
 

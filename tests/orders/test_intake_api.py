@@ -277,3 +277,36 @@ def test_an_import_writes_its_orders_in_a_few_statements_each(
 
     assert response.json()["created"] == 50
     assert Order.objects.count() == 50
+
+
+def test_a_line_sold_as_final_sale_is_taken_in_and_shown_as_such(
+    integration_api, catalogue
+):
+    body = payload()
+    body["lines"][1]["final_sale"] = True
+
+    response = integration_api.post("/api/v1/orders", body, format="json")
+
+    assert response.status_code == 201, response.json()
+    assert [line["final_sale"] for line in response.json()["lines"]] == [
+        False,
+        True,
+        False,
+    ]
+    again = integration_api.post("/api/v1/orders", body, format="json")
+    assert again.status_code == 200
+
+
+def test_orders_taken_in_before_lines_could_be_final_sale_still_repeat(catalogue):
+    from orders.intake import LineInput, OrderInput
+
+    data = OrderInput(
+        channel="web",
+        external_id="WEB-1",
+        currency="USD",
+        lines=[LineInput(sku="SKU-A", quantity=1, unit_price=Decimal("1.00"))],
+    )
+    # The fingerprint of such a body, as stored before `final_sale` existed.
+    assert data.fingerprint() == (
+        "44d3cda9f563aea0f4fdbaa3c42fb560536eaa00a95b0eb19d5628bfcd4480c6"
+    )

@@ -399,3 +399,117 @@ def test_the_list_costs_the_same_queries_for_one_or_many_returns(
         response = integration_api.get("/api/v1/returns")
 
     assert len(response.json()["results"]) == 3
+
+
+def test_the_orders_list_shows_returned_and_partly_returned_orders(
+    integration_api, shipped_order, ship_order
+):
+    other = ship_order()
+    integration_api.post(
+        "/api/v1/returns",
+        body(
+            shipped_order, one(shipped_order, "SKU-A", 2), one(shipped_order, "SKU-B")
+        ),
+        format="json",
+    )
+    integration_api.post(
+        "/api/v1/returns", body(other, one(other, "SKU-A")), format="json"
+    )
+
+    by_status = integration_api.get("/api/v1/orders?status=returned").json()
+    partly = integration_api.get("/api/v1/orders?partly_returned=true").json()
+
+    assert [(o["number"], o["status"]) for o in by_status["results"]] == [
+        (shipped_order.number, "returned")
+    ]
+    assert [(o["number"], o["status"]) for o in partly["results"]] == [
+        (other.number, "completed")
+    ]
+
+
+def test_an_exchange_through_the_api_names_the_replacement_order(
+    integration_api, shipped_order
+):
+    response = integration_api.post(
+        "/api/v1/returns",
+        body(
+            shipped_order,
+            one(shipped_order, "SKU-B", replacement={"sku": "SKU-C"}),
+        ),
+        format="json",
+    )
+
+    assert response.status_code == 201, response.json()
+    data = response.json()
+    assert (data["total_refund_amount"], data["total_credit_amount"]) == (
+        "0.00",
+        "27.50",
+    )
+    line = data["lines"][0]
+    assert (line["replacement_sku"], line["replacement_quantity"]) == ("SKU-C", 1)
+    assert line["credit_amount"] == "27.50"
+    replacement = integration_api.get(
+        f"/api/v1/orders/{data['replacement_order']}"
+    ).json()
+    assert (replacement["order_type"], replacement["exchange_credit"]) == (
+        "replacement",
+        "27.50",
+    )
+    assert [line["sku"] for line in replacement["lines"]] == ["SKU-C"]
+
+
+@pytest.mark.parametrize(
+    ("replacement", "field", "message"),
+    [
+        ({"sku": "NOPE"}, "items.0.replacement", "Unknown or inactive"),
+        ({"quantity": 3}, "items.0.replacement", "between one unit"),
+        ({"unit_price": "10.001"}, "items.0.replacement", "unit price in USD"),
+        ({"unit_price": "-1"}, "items", "greater than or equal to 0"),
+        ({"quantity": 0}, "items", "greater than or equal to 1"),
+        ("SKU-C", "items", "Invalid data"),
+    ],
+)
+def test_bad_replacements_are_400_and_write_nothing(
+    integration_api, shipped_order, replacement, field, message
+):
+    orders_before = shipped_order.__class__.objects.count()
+
+    response = integration_api.post(
+        "/api/v1/returns",
+        body(shipped_order, one(shipped_order, "SKU-A", 2, replacement=replacement)),
+        format="json",
+    )
+
+    assert response.status_code == 400, response.json()
+    errors = response.json()["errors"]
+    assert message in str(errors[field]), errors
+    assert not Return.objects.exists()
+    assert shipped_order.__class__.objects.count() == orders_before
+    assert not Event.objects.filter(name__startswith="return.").exists()
+
+
+def test_a_blind_return_cannot_ask_for_a_replacement(integration_api, channel, places):
+    response = integration_api.post(
+        "/api/v1/returns",
+        {
+            "channel": "web",
+            "external_order_id": "SHOP-9",
+            "currency": "USD",
+            "location": "CAMDEN",
+            "items": [
+                {
+                    "sku": "SKU-A",
+                    "unit_price": "10.00",
+                    "quantity": 1,
+                    "reason": "size",
+                    "condition": "resellable",
+                    "replacement": {},
+                }
+            ],
+        },
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert "An exchange needs an order" in str(response.json()["errors"])
+    assert not Return.objects.exists()
