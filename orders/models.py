@@ -133,6 +133,15 @@ class Order(FSMModelMixin, models.Model):
     # The part of the total paid by the value of items the customer returned (a
     # replacement order): never authorized nor captured on a payment account.
     exchange_credit = models.DecimalField(**MONEY)
+    # The order whose returned items a replacement order replaces (its exchange
+    # credit is still captured on that order's payment).
+    replacement_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="replacements",
+    )
     tags = models.JSONField(default=list, blank=True)
     # 0 (normal) to 9; set by people or by workflow steps (`set_field`).
     priority = models.PositiveSmallIntegerField(default=0)

@@ -108,6 +108,7 @@ def replacement_order_create(
     prepared = build_order(data, lookups, timezone.now())
     replacement = prepared.order
     replacement.exchange_credit = credit
+    replacement.replacement_of = order
     # bulk_create, as intake does: PostgreSQL returns the generated number.
     Order.objects.bulk_create([replacement])
     for line in prepared.lines:

@@ -36,7 +36,11 @@ from orders.refund_calculator import (
 from orders.workflows.models import WorkflowStage
 from orders.workflows.runner import WorkflowStepFailed, run_stage
 from payments.money import quantize
-from payments.selectors import payment_account_for_owner, payment_accounts_expiring
+from payments.selectors import (
+    payment_account_for_owner,
+    payment_account_refundable,
+    payment_accounts_expiring,
+)
 from payments.services import (
     PaymentDeclined,
     payment_authorization_cancel,
@@ -151,20 +155,74 @@ class MoneyReleased:
     refunded: Decimal
 
 
+def order_credit_account(order: Order):
+    """The payment account that still holds a replacement order's exchange credit:
+    the replaced order's, where the returned items' value stayed captured."""
+    if not order.exchange_credit or order.replacement_of_id is None:
+        return None
+    return payment_account_for_owner(
+        owner_type="order", owner_id=str(order.replacement_of_id)
+    )
+
+
+def _own_and_credit(order: Order, account, amount: Decimal) -> tuple[Decimal, Decimal]:
+    """Split money given back on `order` into what its own payment gives back
+    (first, up to what it still holds) and what goes back from the exchange credit
+    of a replacement order (refunded on the replaced order's payment)."""
+    if order_credit_account(order) is None:
+        return amount, ZERO
+    held = (
+        account.authorized_amount - account.voided_amount - account.refunded_amount
+        if account is not None
+        else ZERO
+    )
+    own = min(amount, max(held, ZERO))
+    return own, min(amount - own, order.exchange_credit)
+
+
+def order_refundable(order: Order) -> Decimal:
+    """What may still be refunded for `order`: its own captured payment, and for a
+    replacement order also its exchange credit on the replaced order's payment."""
+    account = order_account(order)
+    own = payment_account_refundable(account=account) if account else ZERO
+    source = order_credit_account(order)
+    if source is None:
+        return own
+    return own + min(order.exchange_credit, payment_account_refundable(account=source))
+
+
+def _refund_credit(
+    *, order: Order, amount: Decimal, key: str, reference: str, asynchronous=False
+) -> None:
+    if amount > 0:
+        payment_refund(
+            account=order_credit_account(order),
+            amount=amount,
+            idempotency_key=f"{key}-credit-refund",
+            reference=reference,
+            asynchronous=asynchronous,
+        )
+
+
 def _release_money(
     *, order: Order, account, amount: Decimal, key: str, whole: bool
 ) -> MoneyReleased:
     """Give `amount` back the way the stage requires: void what is still only
-    authorized, refund what was captured. Cancelling the `whole` order also gives
-    up an authorization that is still pending (a provider timeout awaiting its
-    retry) or failed, so no retry authorizes money for it later; cancelling part
-    of it then is a 409 (the pending amount is the whole order's)."""
+    authorized, refund what was captured; what a replacement order's own payment
+    no longer holds comes back from its exchange credit. Cancelling the `whole`
+    order also gives up an authorization that is still pending (a provider timeout
+    awaiting its retry) or failed, so no retry authorizes money for it later;
+    cancelling part of it then is a 409 (the pending amount is the whole order's)."""
     if whole and account is not None:
         payment_authorization_cancel(
             account=account, reason=f"Order {order.number} cancelled."
         )
     if amount <= 0:
         return MoneyReleased(ZERO, ZERO)
+    amount, from_credit = _own_and_credit(order, account, amount)
+    _refund_credit(order=order, amount=from_credit, key=key, reference=order.number)
+    if amount <= 0:
+        return MoneyReleased(ZERO, from_credit)
     if account is None or account.status == "pending_authorization":
         raise Conflict(
             "The payment authorization is still pending; try again once it is "
@@ -194,7 +252,7 @@ def _release_money(
             idempotency_key=f"{key}-refund",
             reference=order.number,
         )
-    return MoneyReleased(void, refund)
+    return MoneyReleased(void, refund + from_credit)
 
 
 # Approval -----------------------------------------------------------------------------
@@ -802,14 +860,23 @@ def order_lines_return(
         order.shipping_credited += plan.shipping
         order_mark_returned_if_done(order, actor=actor, reason=reason)
         order.save(update_fields=["shipping_credited", "status", "updated_at"])
-        if plan.total - kept_as_credit:
+        account = order_account(order)
+        own, from_credit = _own_and_credit(order, account, plan.total - kept_as_credit)
+        if own:
             payment_refund(
-                account=order_account(order),
-                amount=plan.total - kept_as_credit,
+                account=account,
+                amount=own,
                 idempotency_key=f"{key}-refund",
                 reference=reason or order.number,
                 asynchronous=asynchronous_refund,
             )
+        _refund_credit(
+            order=order,
+            amount=from_credit,
+            key=key,
+            reference=reason or order.number,
+            asynchronous=asynchronous_refund,
+        )
         return plan
 
 
@@ -958,6 +1025,12 @@ def order_update(*, order: Order, actor, lines=None, **changes) -> Order:
                 f"Order {order.number} is past its grace period and can no longer be "
                 "edited.",
                 code=errors.GRACE_PERIOD_OVER,
+            )
+        if lines is not None and order.order_type == Order.Type.REPLACEMENT:
+            raise Conflict(
+                f"The lines of replacement order {order.number} come from its "
+                "return; cancel it and exchange again instead.",
+                code=errors.ORDER_NOT_CHANGEABLE,
             )
         for name, value in changes.items():
             setattr(order, name, value)

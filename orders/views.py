@@ -174,7 +174,8 @@ class OrderDetailView(RoleRequiredMixin, TemplateView):
             can_cancel_items=cancellable,
             swap_form=SwapForm(order=order) if cancellable else None,
             credited=credited,
-            net=order.total - credited,
+            # A replacement's exchange credit was paid by the items returned.
+            net=max(order.amount_to_pay - credited, 0),
             fulfillment_requests=order_fulfillment(order=order),
             short_lines=order_short_lines(order=order, lines=lines),
         )

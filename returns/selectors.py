@@ -10,7 +10,7 @@ from inventory.selectors import locations_for_user
 from oms.errors import NotFound
 from oms.roles import Role, has_role
 from orders.models import Order
-from orders.services import order_account
+from orders.services import order_account, order_credit_account
 from payments.models import PaymentTransaction
 from returns.models import Return, ReturnLine, ReturnReason, ReturnStatus
 
@@ -76,15 +76,20 @@ def return_get(*, user, return_id: int) -> Return:
 
 def return_refund_transactions(*, return_request: Return) -> list[PaymentTransaction]:
     """The refund(s) made for this return (the payments reference is the RMA
-    number); none for a blind return or one that failed its checks."""
+    number), on the order's payment and, for a replacement order, on the payment
+    holding its exchange credit; none for a blind return or one that failed its
+    checks."""
     if return_request.order_id is None:
         return []
-    account = order_account(return_request.order)
-    if account is None:
-        return []
+    order = return_request.order
+    accounts = [
+        account
+        for account in (order_account(order), order_credit_account(order))
+        if account is not None
+    ]
     return list(
         PaymentTransaction.objects.filter(
-            account=account,
+            account__in=accounts,
             kind=PaymentTransaction.Kind.REFUND,
             reference=return_request.rma_number,
         ).order_by("id")

@@ -43,9 +43,14 @@ from orders.replacements import (
     replacement_line,
     replacement_order_create,
 )
-from orders.services import lock_order, order_account, order_amounts, order_lines_return
+from orders.services import (
+    lock_order,
+    order_account,
+    order_amounts,
+    order_lines_return,
+    order_refundable,
+)
 from payments.money import is_known_currency, quantize
-from payments.selectors import payment_account_refundable
 from returns.models import (
     ItemCondition,
     Return,
@@ -443,16 +448,16 @@ def _order_checks(ret: Return, order: Order) -> tuple[list[Check], Settlement | 
     checks.append(_amount_check(order, settlement))
     account = order_account(order)
     if settlement.refund > 0:
-        refundable = payment_account_refundable(account=account) if account else ZERO
+        refundable = order_refundable(order)
         checks.append(
             Check(
                 "payment",
                 order.number,
                 refundable >= settlement.refund,
-                f"{quantize(refundable, order.currency)} {order.currency} captured "
-                "and not yet refunded."
-                if account
-                else "The order has no payment account to refund.",
+                f"{_money(refundable, order.currency)} captured and not yet refunded"
+                + (" (exchange credit included)." if order.exchange_credit else ".")
+                if refundable
+                else "The order has no captured payment to refund.",
             )
         )
     if settlement.difference > 0:

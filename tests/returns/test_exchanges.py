@@ -277,3 +277,43 @@ def test_order_becomes_returned_with_its_last_unit_and_not_before(
         entity_type="order", entity_id=str(shipped_order.pk), target="returned"
     ).get()
     assert logged.source == "completed"
+
+
+def test_cancelling_a_replacement_gives_the_credit_back_on_the_original_payment(
+    shipped_order, places, django_capture_on_commit_callbacks
+):
+    ret = submit(
+        shipped_order,
+        [exchange(shipped_order, "SKU-A", sku="SKU-C", unit_price=Decimal("30"))],
+        places["near"],
+    )
+    replacement = ret.replacement_order
+
+    with django_capture_on_commit_callbacks(execute=True):
+        order_services.order_cancel(
+            order=replacement, actor=None, reason="Customer changed their mind"
+        )
+
+    # The 22.00 authorized for the difference is voided; the 11.00 of credit is
+    # refunded where it was captured, on the original order's payment.
+    assert account(replacement).voided_amount == Decimal("22.00")
+    original = account(shipped_order)
+    assert original.refunded_amount == Decimal("11.00")
+    refund = PaymentTransaction.objects.get(account=original, kind="refund")
+    assert refund.reference == replacement.number
+    cancelled = Event.objects.get(name="order.cancelled").payload
+    assert Decimal(cancelled["amount_voided"]) == Decimal("22.00")
+    assert Decimal(cancelled["amount_refunded"]) == Decimal("11.00")
+
+
+def test_the_lines_of_a_replacement_cannot_be_edited(shipped_order, places):
+    from oms.errors import Conflict
+
+    ret = submit(shipped_order, [exchange(shipped_order, "SKU-A")], places["near"])
+
+    with pytest.raises(Conflict):
+        order_services.order_update(
+            order=ret.replacement_order,
+            actor=None,
+            lines=[LineInput(sku="SKU-D", quantity=1, unit_price=Decimal("1"))],
+        )

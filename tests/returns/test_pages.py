@@ -238,3 +238,59 @@ def test_retrying_with_extension_days_that_are_no_valid_number_says_so(
     assert message in response.content.decode()
     ret.refresh_from_db()
     assert (ret.status, ret.window_extension_days) == ("failed", 0)
+
+
+def test_an_exchange_is_asked_on_the_page_with_refund_and_credit_previewed(
+    csr_client, shipped_order, places
+):
+    url = f"/backoffice/returns/new/{shipped_order.number}/"
+    line = shipped_order.lines.get(sku="SKU-B")
+    exchange = {
+        **form_data(shipped_order, places["near"], SKU_B=1),
+        f"exchange-{line.pk}": "on",
+        f"replacement_sku-{line.pk}": "SKU-C",
+        f"replacement_price-{line.pk}": "30.00",
+    }
+
+    preview = csr_client.post(url, {**exchange, "preview": "yes"}).content.decode()
+
+    assert "1 × SKU-C" in preview
+    assert "27.50 USD</strong> paid by the items returned" in preview
+    assert "5.50 USD</strong> more is authorized" in preview
+    assert not Return.objects.exists()
+
+    done = csr_client.post(url, {**exchange, "confirm": "yes"}, follow=True)
+    text = done.content.decode()
+    ret = Return.objects.get()
+    replacement = ret.replacement_order
+    assert f"Replacement order {replacement.number} created" in text
+    assert f'href="/backoffice/orders/{replacement.number}/"' in text
+    replacement_page = csr_client.get(f"/backoffice/orders/{replacement.number}/")
+    page_text = replacement_page.content.decode()
+    assert f'Replacement for return <a href="/backoffice/returns/{ret.pk}/">' in (
+        page_text
+    )
+    assert "Paid by items returned" in page_text
+    original = csr_client.get(f"/backoffice/orders/{shipped_order.number}/")
+    assert replacement.number in original.content.decode()
+    assert "Partly returned" in original.content.decode()
+
+
+def test_an_unknown_replacement_sku_is_a_message_on_the_page(
+    csr_client, shipped_order, places
+):
+    line = shipped_order.lines.get(sku="SKU-A")
+    response = csr_client.post(
+        f"/backoffice/returns/new/{shipped_order.number}/",
+        {
+            **form_data(shipped_order, places["near"], SKU_A=1),
+            f"exchange-{line.pk}": "on",
+            f"replacement_sku-{line.pk}": "NOPE",
+            "preview": "yes",
+        },
+    )
+
+    assert "Unknown or inactive replacement SKU &#x27;NOPE&#x27;." in (
+        response.content.decode()
+    )
+    assert not Return.objects.exists()
