@@ -34,6 +34,8 @@ from orders.services import (
     order_amounts,
     order_created_payload,
 )
+from orders.workflows.models import WorkflowStage
+from orders.workflows.runner import run_stage
 from payments.services import payment_account_open
 
 
@@ -82,8 +84,8 @@ def replacement_order_create(
     transaction, which holds `order`'s lock): `credit` of its total is paid by the
     return, the rest is authorized on `order`'s payment method (a decline is a 400
     `payment_declined` and rolls the whole return back). Records `order.created`
-    with the return it replaces; opens the order at once when its channel has no
-    grace period."""
+    with the return it replaces and runs the `created` steps of the replacement
+    workflow; opens the order at once when its channel has no grace period."""
     data = OrderInput(
         channel=order.channel.code,
         external_id=rma_number,
@@ -129,6 +131,7 @@ def replacement_order_create(
             },
         },
     )
+    run_stage(orders=[replacement], stage=WorkflowStage.CREATED)
     if replacement.grace_period_ends_at <= replacement.created_at:
         open_or_hold(order=replacement, account=account, actor=None)
     return replacement
