@@ -192,48 +192,10 @@ def _validated_items(
             code="too_many_items",
             field_errors={"items": [f"At most {MAX_ITEMS} items."]},
         )
-    field_errors: dict[str, list[str]] = {}
-    products: dict[int, Product] = {}
-    replacements: dict[int, Asked | None] = {}
     if order is not None:
-        lines = {line.pk: line for line in lines}
-        replacements = _replacements(lines=lines, items=items)
-        seen: set[int] = set()
-        for index, item in enumerate(items):
-            errors = _item_errors(item)
-            if index in replacements:
-                replacement_errors = _replacement_errors(
-                    item, replacements[index], order.currency
-                )
-                if replacement_errors:
-                    field_errors[f"items.{index}.replacement"] = replacement_errors
-            line = lines.get(item.order_line_id)
-            if line is None:
-                errors.append("Not a line of this order.")
-            elif item.order_line_id in seen:
-                errors.append("Each order line once per return.")
-            else:
-                seen.add(line.pk)
-                products[index] = Product(pk=line.product_id, sku=line.sku)
-            if errors:
-                field_errors[f"items.{index}"] = errors
+        field_errors, products, replacements = _order_items(order, lines, items)
     else:
-        known = products_by_sku(skus=[item.sku for item in items])
-        for index, item in enumerate(items):
-            errors = _item_errors(item)
-            if item.sku not in known:
-                errors.append(f"Unknown SKU {item.sku!r}.")
-            else:
-                products[index] = known[item.sku]
-            if item.unit_price is None or item.unit_price < 0:
-                errors.append("Give the unit price the customer paid.")
-            if item.replacement is not None:
-                errors.append(
-                    "An exchange needs an order of this system; a blind return is "
-                    "refunded by the external system."
-                )
-            if errors:
-                field_errors[f"items.{index}"] = errors
+        (field_errors, products), replacements = _blind_items(items), {}
     if field_errors:
         raise ApplicationError(
             "Some items cannot be returned as given.",
@@ -241,6 +203,64 @@ def _validated_items(
             field_errors=field_errors,
         )
     return products, replacements
+
+
+FieldErrors = dict[str, list[str]]
+
+
+def _order_items(
+    order: Order, lines: list[OrderLine], items: list[ReturnItemInput]
+) -> tuple[FieldErrors, dict[int, Product], dict[int, Asked | None]]:
+    """Each item names a line of the order once; a replacement asked is valid."""
+    field_errors: FieldErrors = {}
+    products: dict[int, Product] = {}
+    by_id = {line.pk: line for line in lines}
+    replacements = _replacements(lines=by_id, items=items)
+    seen: set[int] = set()
+    for index, item in enumerate(items):
+        errors = _item_errors(item)
+        if index in replacements:
+            replacement_errors = _replacement_errors(
+                item, replacements[index], order.currency
+            )
+            if replacement_errors:
+                field_errors[f"items.{index}.replacement"] = replacement_errors
+        line = by_id.get(item.order_line_id)
+        if line is None:
+            errors.append("Not a line of this order.")
+        elif item.order_line_id in seen:
+            errors.append("Each order line once per return.")
+        else:
+            seen.add(line.pk)
+            products[index] = Product(pk=line.product_id, sku=line.sku)
+        if errors:
+            field_errors[f"items.{index}"] = errors
+    return field_errors, products, replacements
+
+
+def _blind_items(
+    items: list[ReturnItemInput],
+) -> tuple[FieldErrors, dict[int, Product]]:
+    """Each item of a blind return is a known SKU at a price, with no exchange."""
+    field_errors: FieldErrors = {}
+    products: dict[int, Product] = {}
+    known = products_by_sku(skus=[item.sku for item in items])
+    for index, item in enumerate(items):
+        errors = _item_errors(item)
+        if item.sku not in known:
+            errors.append(f"Unknown SKU {item.sku!r}.")
+        else:
+            products[index] = known[item.sku]
+        if item.unit_price is None or item.unit_price < 0:
+            errors.append("Give the unit price the customer paid.")
+        if item.replacement is not None:
+            errors.append(
+                "An exchange needs an order of this system; a blind return is "
+                "refunded by the external system."
+            )
+        if errors:
+            field_errors[f"items.{index}"] = errors
+    return field_errors, products
 
 
 def _require_location(*, actor, location: Location) -> None:

@@ -76,7 +76,10 @@ def order_type_create(*, copy_from: OrderTypeDefinition | None = None, **fields)
             "description": copy_from.description,
             **fields,
         }
-    fields.setdefault("stages", list(OrderStatus.values))
+    # Every status that is a stage (`returned` has no steps of its own yet).
+    fields.setdefault(
+        "stages", [status for status in OrderStatus.values if status in WorkflowStage]
+    )
     missing = {
         name: ["Required."] for name in ("code", "name", "flow") if not fields.get(name)
     }
