@@ -5,7 +5,7 @@ an item for a dearer one and follows the link to the replacement order."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.steps import return_items
+from tests.e2e.steps import open_from_sidebar, return_items
 
 pytestmark = [
     pytest.mark.e2e,
@@ -43,11 +43,13 @@ def test_a_store_associate_returns_two_items_then_the_last_with_shipping(
 
 
 def test_a_csr_exchanges_an_item_for_a_dearer_one_and_opens_the_replacement(
-    page, live_server, login, screenshot, shipped_order, make_user
+    page, login, screenshot, shipped_order, make_user
 ):
     login(page, make_user("csr"))
 
-    page.goto(f"{live_server.url}/backoffice/returns/new/{shipped_order.number}/")
+    open_from_sidebar(page, "Returns")
+    page.get_by_label("Order number").fill(shipped_order.number)
+    page.get_by_role("button", name="Return items…").click()
     page.get_by_label("Units of SKU-B to return").fill("1")
     page.get_by_label("Exchange SKU-B for a replacement").check()
     page.get_by_label("Replacement SKU for SKU-B").fill("SKU-C")
