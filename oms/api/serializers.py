@@ -9,14 +9,26 @@ what it read.
 """
 
 from rest_framework import serializers
+from rest_framework.utils import html
 
 UNKNOWN_FIELD = "Unknown field."
+
+
+def _undeclared(data, fields) -> list[str]:
+    """Keys of `data` that name no field. A form or multipart body spells nested
+    values `params.reason` or `items[0]sku` (DRF's HTML notation)."""
+    if not html.is_html_input(data):
+        return sorted(set(data.keys()) - set(fields))
+    prefixes = tuple(f"{name}{mark}" for name in fields for mark in (".", "["))
+    return sorted(
+        key for key in data.keys() if key not in fields and not key.startswith(prefixes)
+    )
 
 
 class RejectUnknownFieldsMixin:
     def to_internal_value(self, data):
         if hasattr(data, "keys"):
-            unknown = sorted(set(data.keys()) - set(self.fields))
+            unknown = _undeclared(data, self.fields)
             if unknown:
                 raise serializers.ValidationError(
                     {name: [UNKNOWN_FIELD] for name in unknown}

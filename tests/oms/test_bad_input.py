@@ -404,3 +404,16 @@ def test_the_same_bodies_with_good_values_are_accepted(world):  # noqa: F811
 
     assert order.status_code == 201, order.content
     assert receipt.status_code == 201, receipt.content
+
+
+def test_a_form_body_is_held_to_the_same_fields(world):  # noqa: F811
+    client = world.clients["admin"]
+    product = Product.objects.first()
+    body = {"location": "DC-NORTH", "sku": product.sku, "quantity": 1}
+
+    response = client.post(
+        "/api/v1/inventory/adjustments", {**body, "reason": "found", "quantiy": 2}
+    )
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"quantiy": ["Unknown field."]}
