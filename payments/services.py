@@ -27,6 +27,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from oms.bulk import insert_instances
 from oms.errors import ApplicationError, Conflict
 from oms.queueing import enqueue_on_commit
 from oms.services.events import record_event, record_events
@@ -250,10 +251,10 @@ class _Batched(_Writes):
         self.events += other.events
 
     def flush(self) -> None:
-        PaymentAccount.objects.bulk_create([account for account, _ in self.rows])
+        insert_instances([account for account, _ in self.rows])
         for account, txn in self.rows:
             txn.account = account
-        PaymentTransaction.objects.bulk_create([txn for _, txn in self.rows])
+        insert_instances([txn for _, txn in self.rows])
         record_events(
             [(name, account, payload_of()) for name, account, payload_of in self.events]
         )

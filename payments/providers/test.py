@@ -65,9 +65,12 @@ class TestProvider(PaymentProvider):
         payment_token: str,
         idempotency_key: str,
     ) -> ProviderResult:
+        first = self._decide(operation, payment_token, 1)
         record = self._count_attempt(
-            operation, amount, currency, payment_token, idempotency_key
+            operation, amount, currency, payment_token, idempotency_key, first
         )
+        if record["first_attempt"]:
+            return first
         same_request = (record["operation"], record["currency"]) == (
             operation,
             currency,
@@ -83,12 +86,12 @@ class TestProvider(PaymentProvider):
             )
         result = self._decide(operation, payment_token, record["attempts"])
         if result.success:
-            reference = f"test_{operation}_{uuid.uuid4().hex[:16]}"
             self._settle(
-                record["id"], TestProviderOperation.Outcome.SUCCEEDED, reference
+                record["id"],
+                TestProviderOperation.Outcome.SUCCEEDED,
+                result.provider_reference,
             )
-            return ProviderResult(success=True, provider_reference=reference)
-        if not result.transient:
+        elif not result.transient:
             self._settle(record["id"], TestProviderOperation.Outcome.REFUSED, "")
         return result
 
@@ -99,23 +102,25 @@ class TestProvider(PaymentProvider):
         currency: str,
         payment_token: str,
         idempotency_key: str,
+        first: ProviderResult,
     ) -> dict:
         """Record one more attempt for the key, creating its row on the first, in
-        one statement (concurrent calls with one key count each attempt once). An
-        operation that succeeded counts no more attempts: it is only replayed."""
+        one statement (concurrent calls with one key count each attempt once). A
+        first attempt is stored with its outcome (`first`) at once; an operation
+        that succeeded counts no more attempts: it is only replayed."""
         table = TestProviderOperation._meta.db_table
         now = timezone.now()
         sql = f"""
             INSERT INTO {table} (idempotency_key, operation, payment_token, amount,
                 currency, attempts, outcome, provider_reference, created_at,
                 updated_at)
-            VALUES (%s, %s, %s, %s, %s, 1, %s, '', %s, %s)
+            VALUES (%s, %s, %s, %s, %s, 1, %s, %s, %s, %s)
             ON CONFLICT (idempotency_key) DO UPDATE SET
                 attempts = CASE WHEN {table}.outcome = %s THEN {table}.attempts
                     ELSE {table}.attempts + 1 END,
                 updated_at = EXCLUDED.updated_at
             RETURNING id, operation, amount, currency, attempts, outcome,
-                provider_reference
+                provider_reference, (xmax = 0) AS first_attempt
         """
         params = [
             idempotency_key,
@@ -123,7 +128,8 @@ class TestProvider(PaymentProvider):
             payment_token,
             amount,
             currency,
-            TestProviderOperation.Outcome.PENDING,
+            _outcome_of(first),
+            first.provider_reference,
             now,
             now,
             TestProviderOperation.Outcome.SUCCEEDED,
@@ -153,4 +159,14 @@ class TestProvider(PaymentProvider):
             return ProviderResult(success=False, error="Card declined.")
         if token == REFUND_FAIL and operation == "refund":
             return ProviderResult(success=False, error="Refund refused by the issuer.")
-        return ProviderResult(success=True)
+        return ProviderResult(
+            success=True, provider_reference=f"test_{operation}_{uuid.uuid4().hex[:16]}"
+        )
+
+
+def _outcome_of(result: ProviderResult) -> str:
+    if result.success:
+        return TestProviderOperation.Outcome.SUCCEEDED
+    if result.transient:
+        return TestProviderOperation.Outcome.PENDING
+    return TestProviderOperation.Outcome.REFUSED
