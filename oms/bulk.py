@@ -1,9 +1,20 @@
 """Inserting many rows in one statement, for batch work (brokering runs, imports)."""
 
+import datetime
 import json
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
+
+
+class _ExactEncoder(DjangoJSONEncoder):
+    """Times with their microseconds, as the ORM stores them (DjangoJSONEncoder
+    keeps milliseconds, for ECMAScript)."""
+
+    def default(self, o):
+        if isinstance(o, datetime.datetime | datetime.time):
+            return o.isoformat()
+        return super().default(o)
 
 
 def insert_rows(model, rows: list[dict], returning: tuple[str, ...] = ()) -> list:
@@ -29,7 +40,7 @@ def insert_rows(model, rows: list[dict], returning: tuple[str, ...] = ()) -> lis
     )
     payload = json.dumps(
         [{field.column: row[field.name] for field in fields} for row in rows],
-        cls=DjangoJSONEncoder,
+        cls=_ExactEncoder,
     )
     with connection.cursor() as cursor:
         cursor.execute(
@@ -47,7 +58,7 @@ def insert_instances(instances: list) -> None:
     stamps them, and each instance gets its primary key and generated columns back
     and counts as saved. Django's own compiler prepares every value of every row
     (thirty fields of a thousand orders cost more than the insert); JSON carries
-    them as they are. Datetimes keep milliseconds (`DjangoJSONEncoder`)."""
+    them as they are."""
     if not instances:
         return
     model = type(instances[0])

@@ -212,13 +212,17 @@ def _transition(instance, name: str, *, actor=None, reason: str = "") -> None:
 
 def _save(account: PaymentAccount, txn: PaymentTransaction, *fields: str) -> None:
     """Write the account (insert when new, else `fields`) and then the transaction,
-    so a new account and its first transaction each take one INSERT."""
+    so a new account and its first transaction each take one INSERT (through
+    `insert_instances`, which prepares a row for a fraction of what `save` costs)."""
     if account.pk is None:
-        account.save()
+        insert_instances([account])
     elif fields:
         account.save(update_fields=[*fields, "updated_at"])
     txn.account = account
-    txn.save()
+    if txn.pk is None:
+        insert_instances([txn])
+    else:
+        txn.save()
 
 
 class _Writes:
