@@ -44,7 +44,6 @@ import django  # noqa: E402
 
 django.setup()
 
-import requests  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
