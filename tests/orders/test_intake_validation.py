@@ -55,6 +55,8 @@ ACCEPTED_BY_THE_QUICK_PATH = {
     "letters beyond ASCII": body(customer_name="Zoë Ångström-Łukasiewicz"),
     "a null fraud score": body(fraud_score=None),
     "four decimals": with_line(unit_price="0.1234"),
+    "a final-sale line": with_line(final_sale=True),
+    "final sale as DRF's text": with_line(final_sale="yes"),
 }
 
 OUTSIDE_THE_QUICK_PATH = {
@@ -76,6 +78,8 @@ OUTSIDE_THE_QUICK_PATH = {
     "a bad email": body(customer_email="not-an-email"),
     "a null channel": body(channel=None),
     "not an object": ["an", "array"],
+    "an unknown field": body(coupon="SAVE10"),
+    "an unknown line field": with_line(colour="red"),
 }
 
 
