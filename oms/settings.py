@@ -402,6 +402,13 @@ CELERY_BEAT_SCHEDULE["workflows.retry_due_runs"] = {
     "task": "workflows.retry_due_runs",
     "schedule": timedelta(seconds=30),
 }
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "OrderTypeEnum": "orders.models.OrderType",
+        "WorkflowStepConditionEnum": "orders.workflows.models.StepCondition",
+        "ItemConditionEnum": "returns.models.ItemCondition",
+    }
+)
 # Customer notifications: printed to the console unless an SMTP server is set.
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",

@@ -172,6 +172,10 @@ class WorkflowStep(models.Model):
         return self.name
 
 
+# Module-level names for the API schema's enum overrides (oms/settings.py).
+StepCondition = WorkflowStep.Condition
+
+
 class StepResult(models.TextChoices):
     SUCCESS = "success", "Success"
     WARNING = "warning", "Warning"
