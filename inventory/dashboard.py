@@ -11,7 +11,12 @@ def attention_counters(user) -> list[dict]:
     return [
         {
             "label": "Transfer orders past their date",
-            "count": selectors.overdue_transfer_orders().count(),
+            # Scoped as the list it links to is (a store's own transfers).
+            "count": selectors.visible_to(
+                selectors.overdue_transfer_orders(),
+                user=user,
+                through=selectors.TRANSFER_ORDER_ENDS,
+            ).count(),
             "url": reverse("inventory:transfer-order-list") + "?overdue=1",
             "roles": (Role.STORE_ASSOCIATE, Role.INVENTORY_MANAGER),
         },

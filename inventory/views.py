@@ -1,7 +1,6 @@
 """Back-office pages of the inventory app: the same services as the API."""
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views import View
@@ -17,6 +16,7 @@ from inventory.forms import (
 )
 from inventory.models import Asn, CycleCount, Location, Receipt, TransferOrder
 from oms.backoffice.access import RoleRequiredMixin, run_action
+from oms.backoffice.keyset import keyset_page
 from oms.errors import ApplicationError, PermissionDenied
 from oms.params import int_param, text_param
 from oms.roles import Role, has_role
@@ -31,7 +31,7 @@ PAGE_SIZE = 50
 
 
 def _page(request, queryset):
-    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    return keyset_page(queryset, request.GET, size=PAGE_SIZE)
 
 
 class ListPageMixin:
@@ -88,7 +88,12 @@ class StockListView(RoleRequiredMixin, ListPageMixin, TemplateView):
                 location_code=context["location"],
                 search=context["q"],
                 in_stock=context["in_stock"],
-            ).order_by("product__sku", "location__routing_priority", "location__code"),
+            ).order_by(
+                "product__sku",
+                "location__routing_priority",
+                "location__code",
+                "id",
+            ),
         )
         return context
 

@@ -245,6 +245,10 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "oms") + (
 # enqueue() logs it and the sweeps re-derive the work. The worker's own consumer
 # reconnects by broker_connection_retry, which this does not change.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "max_retries": 0}
+
+# Dashboard figures are kept this long (seconds) in the cache, per user.
+OMS_DASHBOARD_COUNTERS_TTL = int(os.environ.get("OMS_DASHBOARD_COUNTERS_TTL", "30"))
+OMS_DASHBOARD_CHARTS_TTL = int(os.environ.get("OMS_DASHBOARD_CHARTS_TTL", "60"))
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 # Periodic sweeps. Deadlines live in the database; these only pick up what is due.
@@ -377,6 +381,11 @@ CELERY_BEAT_SCHEDULE.update(
         "routing.expire_pickups": {
             "task": "routing.expire_pickups",
             "schedule": timedelta(minutes=15),
+        },
+        # Queue sizes over time, for the dashboard's chart.
+        "routing.record_queue_sizes": {
+            "task": "routing.record_queue_sizes",
+            "schedule": timedelta(minutes=5),
         },
     }
 )

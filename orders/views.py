@@ -4,7 +4,6 @@ and the order page with the actions its state allows now. Same services as the A
 from typing import NamedTuple
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -13,6 +12,7 @@ from django.views.generic import TemplateView
 
 from oms.backoffice.access import RoleRequiredMixin, run_action
 from oms.backoffice.jobs import start_job
+from oms.backoffice.keyset import keyset_page
 from oms.errors import NotFound
 from oms.params import int_param
 from oms.roles import Role
@@ -95,12 +95,12 @@ class OrderListView(RoleRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         form = OrderFilterForm(self.request.GET or None)
-        page = Paginator(
-            selectors.order_list(filters=self.request.GET), PAGE_SIZE
-        ).get_page(self.request.GET.get("page"))
-        query = self.request.GET.copy()
-        query.pop("page", None)
-        context.update(form=form, page=page, query=query.urlencode())
+        page = keyset_page(
+            selectors.order_list(filters=self.request.GET),
+            self.request.GET,
+            size=PAGE_SIZE,
+        )
+        context.update(form=form, page=page)
         return context
 
 

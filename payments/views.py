@@ -1,7 +1,6 @@
 """Payments pages: an account with its transactions, the transactions that need a
 look, and the Retry button (the same service as the API)."""
 
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -9,6 +8,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from oms.backoffice.access import RoleRequiredMixin, run_action, safe_next_url
+from oms.backoffice.keyset import keyset_page
 from oms.roles import Role
 from payments import selectors, services
 from payments.models import PaymentTransaction
@@ -42,9 +42,7 @@ class TransactionListView(RoleRequiredMixin, TemplateView):
         if status not in PaymentTransaction.Status.values:
             status = ""
         transactions = selectors.payment_transaction_list(status=status)
-        context["page"] = Paginator(transactions, 50).get_page(
-            self.request.GET.get("page")
-        )
+        context["page"] = keyset_page(transactions, self.request.GET)
         context["status"] = status
         context["statuses"] = PaymentTransaction.Status.choices
         return context

@@ -12,6 +12,7 @@ from django.views.generic import TemplateView
 from inventory.models import Location
 from inventory.selectors import locations_for_user
 from oms.backoffice.access import RoleRequiredMixin, run_action
+from oms.backoffice.keyset import keyset_page
 from oms.errors import ApplicationError, NotFound
 from oms.params import text_param
 from oms.roles import Role, has_role
@@ -66,7 +67,9 @@ class ReturnListView(RoleRequiredMixin, TemplateView):
             else locations_for_user(user=user)
         )
         context.update(
-            returns=selectors.return_list(user=user, filters=valid)[:100]
+            returns=keyset_page(
+                selectors.return_list(user=user, filters=valid), self.request.GET
+            )
             if valid is not None
             else [],
             filters=filters,

@@ -45,6 +45,15 @@ def local_webhook_receivers(settings):
     settings.OMS_WEBHOOK_ALLOW_PRIVATE_TARGETS = True
 
 
+@pytest.fixture(autouse=True)
+def uncached_dashboard(settings):
+    """Dashboard figures are not kept between requests: they are cached per user
+    id, and ids repeat from one test to the next (a test of the cache sets a TTL
+    and forgets its user's figures)."""
+    settings.OMS_DASHBOARD_COUNTERS_TTL = 0
+    settings.OMS_DASHBOARD_CHARTS_TTL = 0
+
+
 @pytest.fixture
 def make_user(db):
     """make_user("csr") → a staff user holding that role."""

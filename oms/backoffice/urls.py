@@ -5,6 +5,12 @@ from oms.backoffice import jobs, views
 app_name = "backoffice"
 urlpatterns = [
     path("", views.DashboardView.as_view(), name="dashboard"),
+    path(
+        "dashboard/charts.json",
+        views.DashboardChartsView.as_view(),
+        name="dashboard-charts",
+    ),
+    path("search/", views.GlobalSearchView.as_view(), name="search"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path(

@@ -1,6 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.core.paginator import Paginator
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views import View
@@ -8,8 +8,10 @@ from django.views.generic import FormView, TemplateView
 
 from oms import selectors
 from oms.backoffice.access import RoleRequiredMixin, run_action, safe_next_url
-from oms.backoffice.dashboard import attention_counters
+from oms.backoffice.dashboard import cached_charts, cached_counters
 from oms.backoffice.forms import LoginForm, WebhookSubscriptionForm
+from oms.backoffice.keyset import keyset_page
+from oms.backoffice.search import search
 from oms.models import WebhookDelivery, WebhookSubscription
 from oms.params import int_param, text_param
 from oms.roles import STAFF_ROLES, user_roles
@@ -27,14 +29,50 @@ class LogoutView(auth_views.LogoutView):
 
 
 class DashboardView(RoleRequiredMixin, TemplateView):
+    """Counters from the short-lived cache (the page says how old they are); the
+    charts are drawn in the browser from `DashboardChartsView`'s JSON."""
+
     template_name = "backoffice/dashboard.html"
     allowed_roles = STAFF_ROLES
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["counters"] = attention_counters(self.request.user)
+        context["counters"] = cached_counters(self.request.user)
         context["roles"] = sorted(user_roles(self.request.user))
         return context
+
+
+class DashboardChartsView(RoleRequiredMixin, View):
+    """The dashboard's charts as JSON: {as_of, ttl_seconds, charts: [{id, title,
+    kind, unit, x, series: [{name, values}]}]}."""
+
+    allowed_roles = STAFF_ROLES
+
+    def get(self, request):
+        found = cached_charts(request.user)
+        return JsonResponse(
+            {
+                "as_of": found["as_of"].isoformat(),
+                "ttl_seconds": found["ttl_seconds"],
+                "charts": found["items"],
+            }
+        )
+
+
+class GlobalSearchView(RoleRequiredMixin, TemplateView):
+    """The header's search box: one hit opens it, several are listed."""
+
+    template_name = "backoffice/search.html"
+    allowed_roles = STAFF_ROLES
+
+    def get(self, request, *args, **kwargs):
+        query = text_param(request.GET, "q")
+        hits = search(query=query, user=request.user)
+        if len(hits) == 1:
+            return redirect(hits[0]["url"])
+        return self.render_to_response(
+            self.get_context_data(search_query=query, hits=hits, **kwargs)
+        )
 
 
 class WebhookListView(RoleRequiredMixin, FormView):
@@ -97,7 +135,7 @@ class DeliveryListView(RoleRequiredMixin, TemplateView):
         queryset = selectors.delivery_list(
             subscription_id=int_param(subscription), status=status
         )
-        context["page"] = Paginator(queryset, 50).get_page(self.request.GET.get("page"))
+        context["page"] = keyset_page(queryset, self.request.GET)
         context["statuses"] = WebhookDelivery.Status.choices
         context["subscriptions"] = selectors.subscription_list()
         context["status"] = status or ""

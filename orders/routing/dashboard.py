@@ -1,4 +1,5 @@
-"""Dashboard counters: queues waiting, pickups waiting too long, rejections."""
+"""Dashboard counters (queues waiting, pickups waiting too long, rejections) and
+charts (lead time per location, brokering runs, queue sizes over time)."""
 
 from datetime import timedelta
 
@@ -7,6 +8,7 @@ from django.utils import timezone
 
 from inventory.selectors import locations_for_user
 from oms.roles import Role, has_role
+from orders.routing import selectors
 from orders.routing.models import FulfillmentRequest
 from orders.routing.selectors import queue_sizes
 from orders.routing.services import pickup_days
@@ -69,3 +71,45 @@ def attention_counters(user) -> list[dict]:
         }
     )
     return counters
+
+
+def charts(user) -> list[dict]:
+    lead_times = selectors.lead_times_per_location(
+        since=timezone.now() - selectors.LEAD_TIME_WINDOW,
+        locations=None
+        if has_role(user, Role.CSR, Role.INVENTORY_MANAGER)
+        else locations_for_user(user=user),
+    )
+    runs = selectors.brokering_run_history()
+    snapshots = selectors.queue_size_history(since=timezone.now() - timedelta(days=1))
+    return [
+        {
+            "id": "lead-time",
+            "title": "Lead time placed → shipped, hours (last "
+            f"{selectors.LEAD_TIME_WINDOW.days} days)",
+            "kind": "bar",
+            "unit": "hours",
+            "x": [row["location"] for row in lead_times],
+            "series": [
+                {"name": "median", "values": [row["median"] for row in lead_times]},
+                {"name": "p90", "values": [row["p90"] for row in lead_times]},
+            ],
+            "roles": (Role.CSR, Role.STORE_ASSOCIATE, Role.INVENTORY_MANAGER),
+        },
+        {
+            "id": "brokering-runs",
+            "title": f"Brokering runs (last {len(runs['x'])})",
+            "kind": "line",
+            "unit": "orders",
+            **runs,
+            "roles": (Role.CSR,),
+        },
+        {
+            "id": "queue-sizes",
+            "title": "Queue sizes (last 24 hours)",
+            "kind": "line",
+            "unit": "orders",
+            **snapshots,
+            "roles": (Role.CSR,),
+        },
+    ]

@@ -175,6 +175,26 @@ class OrderRouting(models.Model):
         return f"Routing of order {self.order_id}"
 
 
+class QueueSnapshot(models.Model):
+    """The size of one queue at one moment, recorded every few minutes by beat
+    (`routing.record_queue_sizes`) for the dashboard's queue-size chart."""
+
+    taken_at = models.DateTimeField()
+    queue = models.CharField(max_length=20)
+    size = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["taken_at", "queue"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["taken_at", "queue"], name="queue_snapshot_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.queue} {self.size} at {self.taken_at:%Y-%m-%d %H:%M}"
+
+
 class FulfillmentRequestStatus(models.TextChoices):
     ASSIGNED = "assigned", "Assigned"
     ACCEPTED = "accepted", "Accepted"
@@ -238,6 +258,7 @@ class FulfillmentRequest(FSMModelMixin, models.Model):
         ]
         indexes = [
             models.Index(fields=["location", "status", "id"], name="fr_location_idx"),
+            models.Index(fields=["status", "id"], name="fr_status_idx"),
             models.Index(
                 fields=["status", "pickup_deadline"], name="fr_pickup_deadline_idx"
             ),
@@ -394,6 +415,11 @@ class Shipment(models.Model):
                 condition=Q(amount_captured__gte=0),
                 name="shipment_amount_not_negative",
             )
+        ]
+        indexes = [
+            # The global search by tracking number; the lead-time chart by date.
+            models.Index(fields=["tracking_number"], name="shipment_tracking_idx"),
+            models.Index(fields=["created_at"], name="shipment_created_idx"),
         ]
 
     def __str__(self) -> str:

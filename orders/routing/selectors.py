@@ -4,8 +4,21 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
-from django.db.models import Count, Min, Prefetch, Q, QuerySet
+from django.db import connection
+from django.db.models import (
+    Aggregate,
+    Count,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Min,
+    Prefetch,
+    Q,
+    QuerySet,
+)
+from django.db.models.functions import Extract
 from django.utils import timezone
 
 from inventory.models import Location
@@ -18,7 +31,9 @@ from orders.routing.models import (
     BrokeringRun,
     FulfillmentRequest,
     FulfillmentRequestLine,
+    QueueSnapshot,
     RoutingRuleSet,
+    Shipment,
 )
 from orders.routing.services import (
     demand_for,
@@ -80,6 +95,10 @@ def _visible_to(user) -> Q:
     if has_role(user, Role.CSR, Role.INVENTORY_MANAGER, Role.INTEGRATION):
         return Q()
     return Q(location__in=locations_for_user(user=user))
+
+
+def fulfillment_requests_visible_to(*, user) -> QuerySet[FulfillmentRequest]:
+    return FulfillmentRequest.objects.filter(_visible_to(user))
 
 
 def fulfillment_request_list(
@@ -335,3 +354,123 @@ def live_rule_set() -> RoutingRuleSet | None:
         ),
         None,
     )
+
+
+LEAD_TIME_WINDOW = timedelta(days=14)
+
+
+def _percentile(sorted_values: list[float], fraction: float) -> float:
+    """Linear interpolation between the closest ranks, as PostgreSQL's
+    percentile_cont does."""
+    position = (len(sorted_values) - 1) * fraction
+    low = math.floor(position)
+    high = min(low + 1, len(sorted_values) - 1)
+    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (
+        position - low
+    )
+
+
+def lead_times_per_location(*, since, locations=None) -> list[dict]:
+    """Per location code: the median and 90th percentile, in hours, of the time
+    from an order being placed to each of its shipments leaving (or being handed
+    over) there, over the shipments since `since`. `locations` limits it to those
+    locations. PostgreSQL computes the percentiles; other databases (embedded
+    mode) in Python."""
+    shipments = Shipment.objects.filter(created_at__gte=since)
+    if locations is not None:
+        shipments = shipments.filter(request__location__in=locations)
+    hours = ExpressionWrapper(
+        Extract(F("created_at") - F("request__order__placed_at"), "epoch") / 3600.0,
+        output_field=FloatField(),
+    )
+    if connection.vendor == "postgresql":
+        rows = (
+            shipments.values(location=F("request__location__code"))
+            .annotate(
+                median=Percentile(hours, fraction=0.5),
+                p90=Percentile(hours, fraction=0.9),
+            )
+            .order_by("location")
+        )
+        return [
+            {**row, "median": round(row["median"], 1), "p90": round(row["p90"], 1)}
+            for row in rows
+        ]
+    per_location = defaultdict(list)
+    for code, shipped_at, placed_at in shipments.values_list(
+        "request__location__code", "created_at", "request__order__placed_at"
+    ):
+        per_location[code].append((shipped_at - placed_at).total_seconds() / 3600)
+    return [
+        {
+            "location": code,
+            "median": round(_percentile(sorted(values), 0.5), 1),
+            "p90": round(_percentile(sorted(values), 0.9), 1),
+        }
+        for code, values in sorted(per_location.items())
+    ]
+
+
+class Percentile(Aggregate):
+    """PostgreSQL's `percentile_cont(fraction) WITHIN GROUP (ORDER BY …)`."""
+
+    function = "PERCENTILE_CONT"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression, *, fraction: float):
+        super().__init__(expression, fraction=float(fraction))
+
+
+def brokering_run_history(*, runs: int = 48) -> dict:
+    """The last `runs` finished brokering runs, oldest first, as chart series:
+    orders routed, split, unfillable and deferred per run."""
+    recent = list(
+        BrokeringRun.objects.filter(status=BrokeringRun.Status.COMPLETED)
+        .order_by("-id")
+        .values(
+            "finished_at",
+            "orders_routed",
+            "orders_split",
+            "orders_unfillable",
+            "orders_deferred",
+        )[:runs]
+    )[::-1]
+    names = {
+        "orders_routed": "routed",
+        "orders_split": "split",
+        "orders_unfillable": "unfillable",
+        "orders_deferred": "deferred",
+    }
+    return {
+        "x": [
+            timezone.localtime(run["finished_at"]).strftime("%m-%d %H:%M")
+            if run["finished_at"]
+            else ""
+            for run in recent
+        ],
+        "series": [
+            {"name": name, "values": [run[field] for run in recent]}
+            for field, name in names.items()
+        ],
+    }
+
+
+def queue_size_history(*, since) -> dict:
+    """Queue sizes recorded since `since` (by `routing.record_queue_sizes`), as
+    chart series per queue over the snapshot times."""
+    snapshots = QueueSnapshot.objects.filter(taken_at__gte=since).values_list(
+        "taken_at", "queue", "size"
+    )
+    times = sorted({taken_at for taken_at, _, _ in snapshots})
+    position = {taken_at: n for n, taken_at in enumerate(times)}
+    sizes = {queue.value: [0] * len(times) for queue in QUEUES}
+    for taken_at, queue, size in snapshots:
+        if queue in sizes:
+            sizes[queue][position[taken_at]] = size
+    return {
+        "x": [timezone.localtime(t).strftime("%H:%M") for t in times],
+        "series": [
+            {"name": queue.label, "values": sizes[queue.value]} for queue in QUEUES
+        ],
+    }

@@ -43,6 +43,7 @@ from orders.routing.models import (
     FulfillmentRequestLine,
     Invoice,
     OrderRouting,
+    QueueSnapshot,
     RoutingRuleSet,
     Shipment,
 )
@@ -1512,3 +1513,24 @@ def bopis_convert(
             },
         )
         return order
+
+
+QUEUE_SNAPSHOTS_KEPT = timedelta(days=30)
+
+
+def queue_snapshot_record(*, sizes: dict[str, int], now=None) -> None:
+    """Record each queue's size at `now` (to the minute) for the dashboard's chart,
+    and forget snapshots older than `QUEUE_SNAPSHOTS_KEPT`. Idempotent: a second
+    call within the same minute keeps the first one's figures."""
+    taken_at = (now or timezone.now()).replace(second=0, microsecond=0)
+    with transaction.atomic():
+        QueueSnapshot.objects.filter(
+            taken_at__lt=taken_at - QUEUE_SNAPSHOTS_KEPT
+        ).delete()
+        QueueSnapshot.objects.bulk_create(
+            [
+                QueueSnapshot(taken_at=taken_at, queue=queue, size=size)
+                for queue, size in sizes.items()
+            ],
+            ignore_conflicts=True,
+        )

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from orders.routing import services
+from orders.routing import selectors, services
 
 
 @shared_task(name="routing.run_brokering")
@@ -31,3 +31,9 @@ def auto_cancel_unfillable_task() -> int:
 @shared_task(name="routing.expire_pickups")
 def expire_pickups_task() -> int:
     return services.pickups_expire()
+
+
+@shared_task(name="routing.record_queue_sizes")
+def record_queue_sizes_task() -> None:
+    sizes = {row["queue"]: row["size"] for row in selectors.queue_sizes()}
+    services.queue_snapshot_record(sizes=sizes)

@@ -6,7 +6,6 @@ import csv
 import io
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,6 +13,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from oms.backoffice.access import RoleRequiredMixin, run_action
+from oms.backoffice.keyset import keyset_page
 from oms.errors import ApplicationError
 from oms.params import int_param
 from oms.roles import Role
@@ -111,9 +111,7 @@ class RunListView(RoleRequiredMixin, TemplateView):
     allowed_roles = CSR
 
     def get_context_data(self, **kwargs):
-        page = Paginator(selectors.brokering_run_list(), 25).get_page(
-            self.request.GET.get("page")
-        )
+        page = keyset_page(selectors.brokering_run_list(), self.request.GET, size=25)
         return {
             **super().get_context_data(**kwargs),
             "page": page,
@@ -177,8 +175,8 @@ class QueueDetailView(RoleRequiredMixin, TemplateView):
         queue = self.kwargs["queue"]
         if queue not in Order.Queue.values or not queue:
             raise Http404("No such queue.")
-        page = Paginator(selectors.queue_orders(queue=queue), 100).get_page(
-            self.request.GET.get("page")
+        page = keyset_page(
+            selectors.queue_orders(queue=queue), self.request.GET, size=100
         )
         return {
             **super().get_context_data(**kwargs),
@@ -369,7 +367,7 @@ class RequestListView(RoleRequiredMixin, TemplateView):
         requests = selectors.fulfillment_request_list(
             user=self.request.user, status=status, active=not status
         )
-        page = Paginator(requests, 50).get_page(self.request.GET.get("page"))
+        page = keyset_page(requests, self.request.GET)
         return {**super().get_context_data(**kwargs), "page": page, "status": status}
 
 

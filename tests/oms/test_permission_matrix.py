@@ -191,6 +191,8 @@ MATRIX: dict[str, tuple[int, int, int, int, int, int]] = {
     "PATCH /api/v1/webhooks/<int:pk>": (401, 403, 403, 403, 200, 404),
     "POST /api/v1/webhooks/<int:pk>/rotate-secret": (401, 403, 403, 403, 200, 404),
     "GET /backoffice/": (302, 200, 200, 200, 200, 302),
+    "GET /backoffice/dashboard/charts.json": (302, 200, 200, 200, 200, 302),
+    "GET /backoffice/search/": (302, 200, 200, 200, 200, 302),
     "GET /backoffice/fulfillment/orders/<str:number>/alternative/":
         (302, 200, 403, 403, 200, 302),
     "POST /backoffice/fulfillment/orders/<str:number>/alternative/":
