@@ -103,6 +103,9 @@ class StockSyncForm(forms.Form):
     file = forms.FileField(
         label="CSV file", help_text="Header: location,sku,quantity (absolute on hand)."
     )
+    dry_run = forms.BooleanField(
+        label="Dry run: only show what would change", required=False, initial=True
+    )
 
 
 LEDGER_TYPES = [("", "any")] + list(InventoryTransaction.Type.choices)

@@ -12,6 +12,7 @@ class StockSyncJob(JobKind):
     label = "Stock sync (absolute quantities)"
     roles = (Role.INVENTORY_MANAGER,)
     columns = services.SYNC_COLUMNS
+    unique_by = ("location", "sku")
 
     def _row(self, row: dict[str, str]) -> services.SyncRow:
         return services.SyncRow(0, row["location"], row["sku"], row["quantity"])

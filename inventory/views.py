@@ -14,14 +14,18 @@ from inventory.forms import (
     StockSyncForm,
     TransferOrderForm,
 )
+from inventory.jobs import StockSyncJob
 from inventory.models import Asn, CycleCount, Location, Receipt, TransferOrder
 from oms.backoffice.access import RoleRequiredMixin, run_action
+from oms.backoffice.jobs import job_url
 from oms.backoffice.keyset import keyset_page
 from oms.errors import ApplicationError, PermissionDenied
+from oms.jobs import job_kind
 from oms.params import int_param, text_param
 from oms.roles import Role, has_role
-from oms.selectors import entity_timeline
+from oms.selectors import entity_timeline, job_list
 from oms.services.events import entity_type_of
+from oms.services.jobs import job_create, job_rows_from_csv
 from oms.services.transitions import allowed_transitions
 
 READ_ROLES = (Role.CSR, Role.STORE_ASSOCIATE, Role.INVENTORY_MANAGER)
@@ -587,7 +591,8 @@ class CycleCountReviewView(RoleRequiredMixin, View):
 
 
 class StockSyncView(RoleRequiredMixin, FormView):
-    """Upload an ERP stock file; the report lists rejected rows."""
+    """Upload an ERP stock file: it becomes a background job (a dry run first if
+    asked), whose page shows the progress and each row's result."""
 
     template_name = "inventory/sync.html"
     allowed_roles = MANAGER_ROLES
@@ -596,25 +601,25 @@ class StockSyncView(RoleRequiredMixin, FormView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["syncs"] = selectors.stock_sync_list()[:20]
+        context["jobs"] = job_list(user=self.request.user).filter(
+            kind=StockSyncJob.name
+        )[:20]
         return context
 
     def form_valid(self, form):
         upload = form.cleaned_data["file"]
         try:
-            sync = services.stock_sync_run(
-                rows=services.sync_rows_from_csv(upload.file),
-                source=f"upload {upload.name}",
+            job = job_create(
+                kind=StockSyncJob.name,
+                rows=job_rows_from_csv(upload.file, kind=job_kind(StockSyncJob.name)),
                 actor=self.request.user,
+                dry_run=form.cleaned_data["dry_run"],
+                source=f"upload {upload.name}",
             )
         except ApplicationError as exc:
             form.add_error("file", exc.message)
             return self.form_invalid(form)
-        messages.success(
-            self.request,
-            f"Sync {sync.pk}: {sync.rows_changed} changed, {sync.rows_unchanged} "
-            f"unchanged, {sync.rows_rejected} rejected.",
-        )
-        return redirect("inventory:sync-detail", pk=sync.pk)
+        return redirect(job_url(job))
 
 
 class StockSyncDetailView(RoleRequiredMixin, TemplateView):

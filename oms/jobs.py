@@ -31,6 +31,9 @@ class JobKind:
     columns: ClassVar[tuple[str, ...]]
     # Job-wide parameters: name → (label, required).
     params: ClassVar[dict[str, tuple[str, bool]]] = {}
+    # Rows with the same values in these columns are one target: only the first
+    # runs, the others are skipped as duplicates.
+    unique_by: ClassVar[tuple[str, ...]] = ()
 
     def clean_params(self, params: Mapping[str, Any]) -> dict[str, str]:
         """The job's parameters, stripped; 400 with field errors when a required

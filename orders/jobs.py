@@ -29,6 +29,7 @@ def _money(amount, order: Order) -> str:
 class OrderJobKind(JobKind):
     roles = (Role.CSR,)
     columns = ("number",)
+    unique_by = ("number",)
 
 
 @register

@@ -25,7 +25,8 @@ from itertools import islice
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Min, Q
+from django.db.models.fields.json import KT
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
@@ -128,9 +129,43 @@ def job_create(
                 field_errors={"rows": ["Give at least one row."]},
             )
         job.rows_total = total
-        job.save(update_fields=["rows_total"])
+        job.rows_skipped = _skip_duplicates(job, job_type)
+        job.save(update_fields=["rows_total", "rows_skipped"])
         _enqueue(job)
     return job
+
+
+def _skip_duplicates(job: Job, job_type: JobKind) -> int:
+    """Skip the rows that repeat an earlier row's `unique_by` columns (the first
+    one runs); returns how many were skipped. Grouped in the database, so a long
+    file is not held in memory."""
+    if not job_type.unique_by:
+        return 0
+    keys = {f"key_{column}": KT(f"data__{column}") for column in job_type.unique_by}
+    repeated = (
+        JobRow.objects.filter(job=job)
+        .annotate(**keys)
+        .values(*keys)
+        .annotate(first=Min("line"), rows=Count("id"))
+        .filter(rows__gt=1)
+    )
+    skipped = 0
+    for group in repeated.iterator():
+        skipped += (
+            JobRow.objects.filter(job=job, line__gt=group["first"])
+            .filter(
+                **{
+                    f"data__{column}": group[f"key_{column}"]
+                    for column in job_type.unique_by
+                }
+            )
+            .update(
+                status=JobRowStatus.SKIPPED,
+                reason=f"Duplicate of line {group['first']}.",
+                finished_at=timezone.now(),
+            )
+        )
+    return skipped
 
 
 def job_confirm(*, job: Job, actor) -> Job:

@@ -140,15 +140,39 @@ def test_count_entry_then_review_highlights_discrepancies(
     assert StockLevel.objects.get(location=store, product=shirt).on_hand == 4
 
 
-def test_sync_upload_shows_the_report(manager, store, product):
-    upload = SimpleUploadedFile(
-        "erp.csv",
-        f"location,sku,quantity\n{store.code},{product.sku},6\n{store.code},NOPE,1\n".encode(),
-        content_type="text/csv",
-    )
-    report = manager.post("/backoffice/inventory/sync/", {"file": upload}, follow=True)
-    assert "1 changed, 0 unchanged, 1 rejected" in text(report)
-    assert "Unknown SKU &#x27;NOPE&#x27;." in text(report)
+def test_a_sync_upload_runs_as_a_job_dry_run_first(
+    manager, store, product, django_capture_on_commit_callbacks
+):
+    def upload():
+        return SimpleUploadedFile(
+            "erp.csv",
+            f"location,sku,quantity\n{store.code},{product.sku},6\n"
+            f"{store.code},NOPE,1\n".encode(),
+            content_type="text/csv",
+        )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        preview = manager.post(
+            "/backoffice/inventory/sync/", {"file": upload(), "dry_run": "on"}
+        )
+    dry_page = text(manager.get(preview["Location"]))
+    assert not StockLevel.objects.filter(on_hand__gt=0).exists()
+    assert "Would set on_hand 0 → 6 (+6)." in dry_page
+    assert "Unknown SKU &#x27;NOPE&#x27;." in dry_page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        applied = manager.post("/backoffice/inventory/sync/", {"file": upload()})
+    page = text(manager.get(applied["Location"]))
+    assert "Set on_hand 0 → 6 (+6)." in page
+    assert 'data-field="rows_failed">1</span> failed' in page
+    assert StockLevel.objects.get(location=store, product=product).on_hand == 6
+    assert "erp.csv" in text(manager.get("/backoffice/inventory/sync/"))
+
+
+def test_a_sync_upload_without_the_header_is_refused_on_the_form(manager, store):
+    upload = SimpleUploadedFile("erp.csv", b"STORE,SKU,1\n", content_type="text/csv")
+    page = text(manager.post("/backoffice/inventory/sync/", {"file": upload}))
+    assert "The CSV must start with the header location,sku,quantity." in page
 
 
 def test_dashboard_counts_overdue_transfers_and_counts_awaiting_review(
