@@ -139,3 +139,26 @@ class UnholdOrders(QueueMoveKind):
     name = "orders.unhold"
     label = "Unhold orders (back to unfillable)"
     target = Order.Queue.UNFILLABLE
+
+
+@register
+class RerouteOrders(OrderJobKind):
+    name = "orders.reroute"
+    label = "Re-route orders not yet accepted"
+    params = {"reason": ("Reason", False)}
+
+    def apply(self, *, row, params, actor, reference) -> str:
+        withdrawn = routing_services.order_reroute(
+            order=_order(row), actor=actor, reason=params["reason"]
+        )
+        return f"Withdrew {', '.join(withdrawn)}; back to Brokering."
+
+    def preview(self, *, row, params) -> str:
+        requests = routing_services.reroutable_requests(order=_order(row))
+        return (
+            "Would withdraw "
+            + ", ".join(
+                f"{request.number} ({request.location.code})" for request in requests
+            )
+            + " and route the order again."
+        )

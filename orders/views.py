@@ -64,6 +64,11 @@ BULK_ACTIONS = {
         "will go back to unfillable with a fresh auto-cancel date; only held "
         "orders can be unheld.",
     ),
+    "reroute": BulkAction(
+        "Re-route",
+        "will be taken back from the locations that have not accepted them yet "
+        "and routed again; requests already accepted stay.",
+    ),
 }
 
 

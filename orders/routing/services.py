@@ -1456,6 +1456,85 @@ def orders_move_queue(
     return result
 
 
+def reroutable_requests(*, order: Order) -> list[FulfillmentRequest]:
+    """The order's requests a location has not accepted yet (what a re-route takes
+    back); 409 when there is none or the order is not being routed."""
+    requests = list(
+        FulfillmentRequest.objects.select_related("location")
+        .filter(order=order, status=FulfillmentRequest.Status.ASSIGNED)
+        .order_by("id")
+    )
+    if order.status not in ROUTABLE_STATUSES or not requests:
+        raise Conflict(
+            f"Order {order.number} has no fulfillment request waiting for a "
+            "location to accept it; there is nothing to re-route.",
+            code="nothing_to_reroute",
+        )
+    return requests
+
+
+def order_reroute(*, order: Order, actor, reason: str = "") -> list[str]:
+    """A CSR takes an order back from the locations that have not accepted it yet,
+    to be routed again: its `assigned` requests are withdrawn, their units go back
+    to open (reservations released) and the order waits in `brokering`
+    (`fulfillment_request.withdrawn` each, `order.rerouted`). Requests a location
+    accepted stay. Returns the withdrawn request numbers. Locks the order (NOWAIT),
+    then its requests."""
+    reason = reason.strip() or "Re-routed by hand."
+    with transaction.atomic():
+        order = lock_order(order_id=order.pk)
+        reroutable_requests(order=order)
+        requests = list(
+            FulfillmentRequest.objects.select_for_update(of=("self",))
+            .select_related("location")
+            .filter(order=order, status=FulfillmentRequest.Status.ASSIGNED)
+            .order_by("id")
+        )
+        order_lines = {line.pk: line for line in order.locked_lines}
+        for request in requests:
+            for request_line in request.lines.all():
+                units = request_line.quantity_pending
+                if not units:
+                    continue
+                request_line.quantity_withdrawn += units
+                request_line.save(update_fields=["quantity_withdrawn"])
+                order_line = order_lines[request_line.order_line_id]
+                order_line.quantity_allocated -= units
+                order_line.quantity_open += units
+                order_line.save(update_fields=["quantity_allocated", "quantity_open"])
+                reservations_release(
+                    owner_type=OWNER_TYPE,
+                    owner_id=str(order_line.pk),
+                    location=request.location,
+                    product=Product(pk=order_line.product_id),
+                    quantity=units,
+                )
+            apply_transition(request, "withdraw", actor=actor, reason=reason)
+            _save_request(request)
+            record_event(
+                "fulfillment_request.withdrawn",
+                request,
+                _request_payload(request, order, reason=reason),
+            )
+        from_queue = order.queue
+        order.queue = Order.Queue.BROKERING
+        order.save(update_fields=["queue", "updated_at"])
+        numbers = [request.number for request in requests]
+        record_event(
+            "order.rerouted",
+            order,
+            {
+                "number": order.number,
+                "from_queue": from_queue,
+                "queue": order.queue,
+                "withdrawn_requests": numbers,
+                "by": actor.get_username() if actor else "system",
+                "reason": reason,
+            },
+        )
+        return numbers
+
+
 def bopis_convert(
     *,
     order: Order,

@@ -110,8 +110,7 @@ def test_a_dry_run_of_a_sync_reports_the_same_and_writes_no_stock(stock, sync_jo
     job = sync_job(stock, dry_run=True)
 
     assert results(job) == [
-        (line, status, text.format(verb="Would set"))
-        for line, status, text in EXPECTED
+        (line, status, text.format(verb="Would set")) for line, status, text in EXPECTED
     ]
     assert InventoryTransaction.objects.count() == ledger
     assert list(StockLevel.objects.values_list("id", "on_hand", "reserved")) == levels
