@@ -6,6 +6,7 @@ app_name = "inventory"
 urlpatterns = [
     path("stock/", views.StockListView.as_view(), name="stock-list"),
     path("ledger/", views.LedgerView.as_view(), name="ledger"),
+    path("ledger/export.csv", views.LedgerExportView.as_view(), name="ledger-export"),
     path(
         "transfer-orders/",
         views.TransferOrderListView.as_view(),

@@ -20,6 +20,7 @@ from oms.backoffice.access import RoleRequiredMixin, run_action
 from oms.backoffice.jobs import job_url
 from oms.backoffice.keyset import keyset_page
 from oms.errors import ApplicationError, PermissionDenied
+from oms.exports import export_response
 from oms.jobs import job_kind
 from oms.params import int_param, text_param
 from oms.roles import Role, has_role
@@ -118,18 +119,45 @@ class LedgerView(RoleRequiredMixin, ListPageMixin, TemplateView):
             types=LEDGER_TYPES,
             locations=Location.objects.all(),
         )
-        context["page"] = _page(
-            self.request,
-            selectors.visible_to(
-                selectors.ledger_list(
-                    location_code=context["location"],
-                    sku=context["sku"],
-                    type=context["type"],
-                ),
-                user=self.request.user,
-            ),
-        )
+        context["page"] = _page(self.request, _ledger_listed(self.request))
         return context
+
+
+def _ledger_listed(request):
+    """The ledger rows the filters of the page choose, at the user's locations."""
+    params = request.GET
+    return selectors.visible_to(
+        selectors.ledger_list(
+            location_code=text_param(params, "location"),
+            sku=text_param(params, "sku").strip(),
+            type=text_param(params, "type"),
+        ),
+        user=request.user,
+    )
+
+
+class LedgerExportView(RoleRequiredMixin, View):
+    """The ledger with its filters, as a streamed CSV."""
+
+    allowed_roles = READ_ROLES
+
+    def get(self, request):
+        return export_response(
+            filename="ledger.csv",
+            queryset=_ledger_listed(request),
+            columns={
+                "id": lambda t: t.pk,
+                "created_at": lambda t: t.created_at.isoformat(),
+                "location": lambda t: t.location.code,
+                "sku": lambda t: t.product.sku,
+                "type": lambda t: t.type,
+                "reason": lambda t: t.reason,
+                "quantity": lambda t: t.quantity,
+                "on_hand_after": lambda t: t.on_hand_after,
+                "reference": lambda t: t.reference,
+                "actor": lambda t: t.actor.get_username() if t.actor else "",
+            },
+        )
 
 
 # Transfer orders ----------------------------------------------------------------------

@@ -7,6 +7,7 @@ app_name = "orders"
 urlpatterns = [
     path("", views.OrderListView.as_view(), name="order-list"),
     path("bulk/", views.OrderBulkView.as_view(), name="order-bulk"),
+    path("export.csv", views.OrderExportView.as_view(), name="order-export"),
     path("<str:number>/", views.OrderDetailView.as_view(), name="order-detail"),
     path("<str:number>/edit/", views.OrderEditView.as_view(), name="order-edit"),
     path(

@@ -14,11 +14,13 @@ from inventory.selectors import locations_for_user
 from oms.backoffice.access import RoleRequiredMixin, run_action
 from oms.backoffice.keyset import keyset_page
 from oms.errors import ApplicationError, NotFound
+from oms.exports import export_response
 from oms.params import text_param
 from oms.roles import Role, has_role
 from oms.selectors import entity_timeline
 from orders.selectors import order_get
 from orders.views import ORDER_ROLES, order_or_404
+from payments.money import quantize
 from returns import selectors, services
 from returns.api import ReturnFilterSerializer, ReturnRetrySerializer
 from returns.forms import ReturnItemsForm
@@ -56,9 +58,12 @@ class ReturnListView(RoleRequiredMixin, TemplateView):
             messages.error(self.request, f"{label}: {' '.join(errors)}")
         return None
 
+    def _filters(self) -> dict[str, str]:
+        return {key: text_param(self.request.GET, key) for key in FILTERS}
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        filters = {key: text_param(self.request.GET, key) for key in FILTERS}
+        filters = self._filters()
         valid = self._valid_filters(filters)
         user = self.request.user
         locations = (
@@ -218,4 +223,30 @@ class ReturnRetryView(RoleRequiredMixin, View):
             ),
             success=f"Return {ret.rma_number} checked again; see the result below.",
             redirect_to=back,
+        )
+
+
+class ReturnExportView(ReturnListView):
+    """The returns list with its filters, as a streamed CSV (an invalid filter:
+    back to the list with its message)."""
+
+    def get(self, request, *args, **kwargs):
+        valid = self._valid_filters(self._filters())
+        if valid is None:
+            return redirect("returns:return-list")
+        return export_response(
+            filename="returns.csv",
+            queryset=selectors.return_list(user=request.user, filters=valid),
+            columns={
+                "rma_number": lambda r: r.rma_number,
+                "order": lambda r: r.order.number if r.order else "",
+                "channel": lambda r: r.channel.code,
+                "location": lambda r: r.location.code,
+                "status": lambda r: r.status,
+                "total_refund_amount": lambda r: quantize(
+                    r.total_refund_amount, r.currency
+                ),
+                "currency": lambda r: r.currency,
+                "created_at": lambda r: r.created_at.isoformat(),
+            },
         )

@@ -7,6 +7,11 @@ app_name = "fulfillment"
 urlpatterns = [
     path("requests/", views.RequestListView.as_view(), name="request-list"),
     path(
+        "requests/export.csv",
+        views.RequestExportView.as_view(),
+        name="request-export",
+    ),
+    path(
         "requests/<int:pk>/", views.RequestDetailView.as_view(), name="request-detail"
     ),
     path(

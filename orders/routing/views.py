@@ -15,6 +15,7 @@ from django.views.generic import TemplateView
 from oms.backoffice.access import RoleRequiredMixin, run_action
 from oms.backoffice.keyset import keyset_page
 from oms.errors import ApplicationError
+from oms.exports import export_response
 from oms.params import int_param
 from oms.roles import Role
 from oms.services.transitions import allowed_transitions
@@ -361,14 +362,42 @@ class RequestListView(RoleRequiredMixin, TemplateView):
     allowed_roles = STORE
 
     def get_context_data(self, **kwargs):
-        status = self.request.GET.get("status", "")
-        if status not in FulfillmentRequest.Status.values:
-            status = ""
-        requests = selectors.fulfillment_request_list(
-            user=self.request.user, status=status, active=not status
-        )
+        status, requests = _requests_listed(self.request)
         page = keyset_page(requests, self.request.GET)
         return {**super().get_context_data(**kwargs), "page": page, "status": status}
+
+
+def _requests_listed(request):
+    """The status filter of the requests list and the requests it shows (the
+    active ones when no status is chosen)."""
+    status = request.GET.get("status", "")
+    if status not in FulfillmentRequest.Status.values:
+        status = ""
+    return status, selectors.fulfillment_request_list(
+        user=request.user, status=status, active=not status
+    )
+
+
+class RequestExportView(RoleRequiredMixin, View):
+    """The requests list with its filter, as a streamed CSV."""
+
+    allowed_roles = STORE
+
+    def get(self, request):
+        _, requests = _requests_listed(request)
+        return export_response(
+            filename="fulfillment-requests.csv",
+            queryset=requests,
+            columns={
+                "number": lambda r: r.number,
+                "order": lambda r: r.order.number,
+                "location": lambda r: r.location.code,
+                "status": lambda r: r.status,
+                "pickup": lambda r: "yes" if r.is_pickup else "no",
+                "created_at": lambda r: r.created_at.isoformat(),
+                "rejection_reason": lambda r: r.rejection_reason,
+            },
+        )
 
 
 def _request_or_404(user, pk: int):

@@ -273,3 +273,25 @@ def test_cancelling_items_with_a_quantity_that_is_no_number_asks_again(
     assert "Choose quantities to cancel and give a reason." in response.content.decode()
     line_a.refresh_from_db()
     assert line_a.quantity_cancelled == 0
+
+
+def test_the_orders_export_streams_the_filtered_list(
+    csr_page, place_order, opened_order
+):
+    created = place_order(customer_email="grace@example.com")
+    opened = opened_order()
+
+    response = csr_page.get("/backoffice/orders/export.csv", {"status": "opened"})
+
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    lines = text.splitlines()
+    assert lines[0] == (
+        "number,external_id,placed_at,channel,type,customer_name,customer_email,"
+        "total,currency,status,queue"
+    )
+    assert len(lines) == 2
+    assert lines[1].startswith(f"{opened.number},{opened.external_id},")
+    assert lines[1].endswith(
+        ",web,standard,Ada Lovelace,ada@example.com,55.00,USD,opened,brokering"
+    )
+    assert created.number not in text
