@@ -1,9 +1,12 @@
 """Bulk approve and cancel as background jobs: real runs, dry runs, partial
 failures, idempotency (eager Celery: the job runs when its creation commits)."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
+from django_fsm import TransitionNotAllowed
 
 from oms.models import Event, Job, JobRow, StateTransition
 from oms.services import jobs
@@ -224,3 +227,60 @@ def test_a_cancel_job_needs_a_reason(csr, opened_order):
         )
     assert refused.value.field_errors == {"reason": ["Reason is required."]}
     assert not Job.objects.exists()
+
+
+def test_cancelling_a_job_skips_the_rows_not_yet_done(csr, opened_order):
+    order = opened_order()
+    job = jobs.job_create(  # not committed: no runner has started it
+        kind="orders.cancel",
+        rows=[{"number": order.number}, {"number": "OTHER"}],
+        params={"reason": "Fraud"},
+        actor=csr,
+    )
+
+    jobs.job_cancel(job=job, actor=csr)
+
+    job.refresh_from_db()
+    assert (job.status, job.rows_skipped, job.progress_percent) == ("cancelled", 2, 100)
+    assert {row.reason for row in job.rows.all()} == {"The job was cancelled."}
+    run_job_task.delay(job.pk)
+    order.refresh_from_db()
+    assert order.status == "opened"
+    with pytest.raises(TransitionNotAllowed):
+        jobs.job_cancel(job=job, actor=csr)
+
+
+def test_the_sweep_runs_a_job_whose_message_was_lost(
+    csr, opened_order, django_capture_on_commit_callbacks
+):
+    order = opened_order()
+    job = jobs.job_create(  # its enqueue never happens: the message is "lost"
+        kind="orders.cancel",
+        rows=[{"number": order.number}],
+        params={"reason": "Fraud"},
+        actor=csr,
+    )
+    assert jobs.jobs_resume_stale() == []  # too recent to be stale
+    Job.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(hours=1))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert jobs.jobs_resume_stale() == [job.pk]
+
+    job.refresh_from_db()
+    order.refresh_from_db()
+    assert (job.status, order.status) == ("succeeded", "cancelled")
+    assert jobs.jobs_resume_stale() == []  # finished jobs are left alone
+
+
+def test_a_repeated_order_number_is_skipped_as_a_duplicate(csr, opened_order, run_job):
+    order = opened_order()
+
+    job = run_job(
+        kind="orders.release",
+        rows=[{"number": order.number}, {"number": f" {order.number} "}],
+        params={},
+        actor=csr,
+    )
+
+    assert outcomes(job)[1] == (order.number, "skipped", "Duplicate of line 1.")
+    assert (job.rows_failed, job.rows_skipped) == (1, 1)
