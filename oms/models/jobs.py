@@ -113,6 +113,14 @@ class Job(FSMModelMixin, models.Model):
     def is_finished(self) -> bool:
         return self.status in FINISHED_JOB_STATUSES
 
+    @property
+    def confirmable(self) -> bool:
+        """A dry run whose rows (some at least) would succeed, ready to run for real."""
+        return self.dry_run and self.status in (
+            JobStatus.SUCCEEDED,
+            JobStatus.PARTLY_FAILED,
+        )
+
     @transition(field=status, source=JobStatus.PENDING, target=JobStatus.RUNNING)
     def start(self) -> None:
         pass

@@ -89,12 +89,7 @@ def job_create(
     whole) and enqueue it after commit. The actor must hold a role of the kind;
     the parameters are checked now, each row when it runs. One transaction: a
     file that turns out unreadable halfway leaves no job behind."""
-    job_type = job_kind(kind)
-    if not job_type.allowed_for(actor):
-        raise PermissionDenied(
-            f"Your role may not run {job_type.label.lower()}.",
-            code="job_kind_not_allowed",
-        )
+    job_type = _allowed_kind(kind, actor)
     cleaned = job_type.clean_params(params or {})
     with transaction.atomic():
         job = Job.objects.create(
@@ -107,20 +102,7 @@ def job_create(
         total = 0
         numbered = enumerate((job_type.clean_row(row) for row in rows), start=1)
         while batch := list(islice(numbered, INSERT_BATCH)):
-            insert_rows(
-                JobRow,
-                [
-                    {
-                        "job": job.pk,
-                        "line": line,
-                        "data": data,
-                        "status": JobRowStatus.PENDING,
-                        "reason": "",
-                        "result": "",
-                    }
-                    for line, data in batch
-                ],
-            )
+            _insert_rows(job, batch)
             total += len(batch)
         if not total:
             raise ApplicationError(
@@ -133,6 +115,35 @@ def job_create(
         job.save(update_fields=["rows_total", "rows_skipped"])
         _enqueue(job)
     return job
+
+
+def _allowed_kind(kind: str, actor) -> JobKind:
+    """The job kind, if `actor` holds one of its roles; 403 otherwise."""
+    job_type = job_kind(kind)
+    if not job_type.allowed_for(actor):
+        raise PermissionDenied(
+            f"Your role may not run {job_type.label.lower()}.",
+            code="job_kind_not_allowed",
+        )
+    return job_type
+
+
+def _insert_rows(job: Job, rows: list[tuple[int, dict]]) -> None:
+    """Pending rows of `job` from (line, data) pairs, in one statement."""
+    insert_rows(
+        JobRow,
+        [
+            {
+                "job": job.pk,
+                "line": line,
+                "data": data,
+                "status": JobRowStatus.PENDING,
+                "reason": "",
+                "result": "",
+            }
+            for line, data in rows
+        ],
+    )
 
 
 def _skip_duplicates(job: Job, job_type: JobKind) -> int:
@@ -170,18 +181,15 @@ def _skip_duplicates(job: Job, job_type: JobKind) -> int:
 
 def job_confirm(*, job: Job, actor) -> Job:
     """Run a finished dry run for real: a new job with the same kind, parameters and
-    rows. A dry run is confirmed once; 409 while it is still running."""
-    job_type = job_kind(job.kind)
-    if not job_type.allowed_for(actor):
-        raise PermissionDenied(
-            f"Your role may not run {job_type.label.lower()}.",
-            code="job_kind_not_allowed",
-        )
+    rows. A dry run is confirmed once; 409 while it is still running, when it was
+    cancelled or when no row would succeed."""
+    job_type = _allowed_kind(job.kind, actor)
     with transaction.atomic():
         job = Job.objects.select_for_update().get(pk=job.pk)
-        if not job.dry_run or not job.is_finished:
+        if not job.confirmable:
             raise Conflict(
-                "Only a finished dry run can be confirmed.",
+                "Only a dry run that finished with rows that would succeed can be "
+                "confirmed.",
                 code="job_not_confirmable",
                 extra={"current_state": job.status},
             )
@@ -197,20 +205,12 @@ def job_confirm(*, job: Job, actor) -> Job:
             preview_of=job,
             rows_total=job.rows_total,
         )
-        insert_rows(
-            JobRow,
-            [
-                {
-                    "job": real.pk,
-                    "line": line,
-                    "data": data,
-                    "status": JobRowStatus.PENDING,
-                    "reason": "",
-                    "result": "",
-                }
-                for line, data in job.rows.order_by("line").values_list("line", "data")
-            ],
-        )
+        rows, last = job.rows.order_by("line").values_list("line", "data"), 0
+        while batch := list(rows.filter(line__gt=last)[:INSERT_BATCH]):
+            _insert_rows(real, batch)
+            last = batch[-1][0]
+        real.rows_skipped = _skip_duplicates(real, job_type)
+        real.save(update_fields=["rows_skipped"])
         _enqueue(real)
     return real
 
