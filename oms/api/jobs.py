@@ -77,6 +77,18 @@ class JobCreateSerializer(InputSerializer):
     )
     file = serializers.FileField(required=False, help_text="A CSV instead of rows.")
 
+    def to_internal_value(self, data):
+        if hasattr(data, "getlist"):  # a multipart form sends params.<name> fields
+            params = {
+                key.removeprefix("params."): data[key]
+                for key in data
+                if key.startswith("params.")
+            }
+            data = {key: data[key] for key in data if not key.startswith("params.")}
+            if params:
+                data["params"] = params
+        return super().to_internal_value(data)
+
     def validate(self, attrs):
         if ("rows" in attrs) == ("file" in attrs):
             raise serializers.ValidationError(
