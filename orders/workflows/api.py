@@ -45,8 +45,12 @@ class OrderTypeInputSerializer(serializers.Serializer):
 
 class StepSerializer(serializers.ModelSerializer):
     order_type = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    group = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    runs_group = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    group = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True
+    )
+    runs_group = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = WorkflowStep
