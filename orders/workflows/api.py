@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from oms.api.permissions import roles_allowed, roles_by_method
 from oms.api.schema import ERROR_RESPONSES
+from oms.api.serializers import InputModelSerializer, InputSerializer
 from oms.errors import ApplicationError
 from oms.roles import Role
 from orders.workflows import dry_run, selectors, services
@@ -32,7 +33,7 @@ class OrderTypeSerializer(serializers.ModelSerializer):
         fields = ["code", "name", "flow", "stages", "description"]
 
 
-class OrderTypeInputSerializer(serializers.Serializer):
+class OrderTypeInputSerializer(InputSerializer):
     code = serializers.CharField(max_length=20, required=False)
     name = serializers.CharField(max_length=100, required=False)
     flow = serializers.CharField(max_length=20, required=False)
@@ -61,7 +62,7 @@ class StepSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
-class StepInputSerializer(serializers.Serializer):
+class StepInputSerializer(InputSerializer):
     """Shapes only; the service checks the values (400 with field errors)."""
 
     order_type = serializers.CharField(max_length=20, required=False)
@@ -80,7 +81,7 @@ class StepInputSerializer(serializers.Serializer):
     disabled_for = serializers.JSONField(required=False)
 
 
-class GroupSerializer(serializers.ModelSerializer):
+class GroupSerializer(InputModelSerializer):
     steps = StepSerializer(many=True, read_only=True)
 
     class Meta:
@@ -89,7 +90,7 @@ class GroupSerializer(serializers.ModelSerializer):
         read_only_fields = ["steps"]
 
 
-class DryRunInputSerializer(serializers.Serializer):
+class DryRunInputSerializer(InputSerializer):
     orders = serializers.ListField(
         child=serializers.CharField(max_length=32), required=False, max_length=50
     )
