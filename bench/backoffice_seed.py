@@ -203,7 +203,7 @@ def _seed_orders(order_count: int) -> None:
           shipping_method, shipping_price, shipping_tax, discount, total,
           shipping_credited, tags, fraud_score, placed_at, promise_date,
           grace_period_ends_at, hold_reasons, notes, intake_fingerprint, created_at,
-          updated_at, channel_id, pickup_location_id, priority)
+          updated_at, channel_id, pickup_location_id, priority, exchange_credit)
         SELECT
           upper(substr(c.code, 4, 1)) || '-' || (7000000 + s.i),
           CASE WHEN s.channel_k = 2 THEN 'pos' ELSE s.order_type END,
@@ -232,7 +232,7 @@ def _seed_orders(order_count: int) -> None:
           '', '', s.placed_at, s.placed_at, c.id,
           CASE WHEN s.channel_k = 2 OR s.order_type = 'bopis'
                THEN st.id END,
-          0
+          0, 0
         FROM bo_shape s
         JOIN bo_channel c ON c.k = s.channel_k
         JOIN bo_store st ON st.k = s.i %% %(stores)s
@@ -258,14 +258,14 @@ def _seed_lines() -> None:
         INSERT INTO orders_orderline (position, sku, quantity, unit_price, discount,
           order_discount_share, tax, quantity_open, quantity_allocated,
           quantity_fulfilled, quantity_cancelled, quantity_returned,
-          credited_amount, order_id, product_id)
+          credited_amount, final_sale, order_id, product_id)
         SELECT l.position, p.sku, l.quantity, 9.99 + l.position, 0, 0, 1.66,
           CASE WHEN o.status IN ('created', 'opened', 'on_hold')
                THEN l.quantity ELSE 0 END,
           CASE WHEN o.status = 'in_fulfillment' THEN l.quantity ELSE 0 END,
           CASE WHEN o.status = 'completed' THEN l.quantity ELSE 0 END,
           CASE WHEN o.status = 'cancelled' THEN l.quantity ELSE 0 END,
-          0, 0, o.id, p.id
+          0, 0, false, o.id, p.id
         FROM bo_order o
         CROSS JOIN LATERAL (
           SELECT n AS position, 1 + (o.id + n) %% 3 AS quantity,
@@ -343,11 +343,11 @@ def _seed_returns() -> None:
         """
         INSERT INTO returns_return (external_order_id, external_return_id, currency,
           status, checks, window_extension_days, correction_comment,
-          total_refund_amount, created_at, processed_at, channel_id, location_id,
-          order_id)
+          total_refund_amount, total_credit_amount, created_at, processed_at,
+          channel_id, location_id, order_id)
         SELECT o.external_id, '', 'GBP',
           CASE WHEN o.id %% 50 = 0 THEN 'failed' ELSE 'processed' END, '[]', 0, '',
-          10.99, o.placed_at + interval '9 days',
+          10.99, 0, o.placed_at + interval '9 days',
           CASE WHEN o.id %% 50 = 0 THEN NULL ELSE o.placed_at + interval '9 days' END,
           o.channel_id, dc.id, o.id
         FROM bo_order o JOIN bo_dc dc ON dc.k = o.id %% %(dcs)s
@@ -359,9 +359,10 @@ def _seed_returns() -> None:
     _sql(
         """
         INSERT INTO returns_returnline (line_type, sku, quantity, unit_price, reason,
-          condition, refund_amount, restocked, order_line_id, product_id,
-          return_request_id)
-        SELECT 'item', l.sku, 1, l.unit_price, 'damaged', 'resellable', 10.99, true,
+          condition, refund_amount, credit_amount, restocked, replacement_sku,
+          replacement_quantity, order_line_id, product_id, return_request_id)
+        SELECT 'item', l.sku, 1, l.unit_price, 'damaged', 'resellable', 10.99, 0, true,
+          '', 0,
           l.id, l.product_id, r.id
         FROM returns_return r
         JOIN bo_order o ON o.id = r.order_id
