@@ -3,12 +3,14 @@
     .venv/bin/python bench/run_all.py            # full runs (make bench)
     .venv/bin/python bench/run_all.py --short    # CI-sized runs (make bench-short)
 
-Needs DATABASE_URL (PostgreSQL). Each benchmark prints its figures as JSON and writes
-bench/results/<name>.json; the table lists each figure next to its target. A short
-run checks that every benchmark still runs and writes well-formed figures (the
-committed results and the README table are left as they were); it exits non-zero
-if one crashed or wrote malformed or incomplete JSON. Targets not met are reported
-in the table, not failed: these machines are shared and noisy.
+Needs DATABASE_URL (PostgreSQL); each benchmark runs in a database of its own
+named after it (`<database>_bench_<name>`). Each benchmark prints its figures as
+JSON and writes bench/results/<name>.json; the table lists each figure next to
+its target. A short run checks that every benchmark still runs and writes
+well-formed figures (the committed results and the README table are left as
+they were); it exits non-zero if one crashed or wrote malformed or incomplete
+JSON. Targets not met are reported in the table, not failed: these machines are
+shared and noisy.
 """
 
 import argparse
@@ -21,6 +23,9 @@ import sys
 import time
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -70,17 +75,41 @@ class BenchmarkFailed(Exception):
     pass
 
 
+def dedicated_database(name: str, *, reuse: bool) -> str:
+    """The URL of a database of this benchmark's own, next to DATABASE_URL's.
+
+    Benchmarks seed rows and count them: another benchmark's leftovers would skew
+    their figures or make them refuse to run. The database is created afresh unless
+    `reuse` (the back-office seed of a million orders is worth keeping).
+    """
+    url = urlsplit(os.environ["DATABASE_URL"])
+    database = f"{url.path.lstrip('/')}_bench_{name}"
+    server = urlunsplit(url._replace(path="/postgres"))
+    with psycopg.connect(server, autocommit=True) as connection:
+        exists = connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [database]
+        ).fetchone()
+        if exists and not reuse:
+            connection.execute(f'DROP DATABASE "{database}" WITH (FORCE)')
+        if not exists or not reuse:
+            connection.execute(f'CREATE DATABASE "{database}"')
+    return urlunsplit(url._replace(path=f"/{database}"))
+
+
 def run(name: str, short: bool) -> dict | None:
-    """Run one benchmark; its figures, or None if the script does not exist."""
+    """Run one benchmark in its own database; its figures, or None if the script
+    does not exist."""
     script = BENCH / f"{name}.py"
     if not script.exists():
         return None
+    reuse = name == "backoffice" and not short
+    env = {**os.environ, "DATABASE_URL": dedicated_database(name, reuse=reuse)}
     result_file = BENCH / "results" / f"{name}.json"
     result_file.unlink(missing_ok=True)
     command = [sys.executable, str(script)] + (["--short"] if short else [])
     print(f"== {name}: {' '.join(command)}", flush=True)
     started = time.monotonic()
-    if subprocess.run(command, cwd=ROOT).returncode != 0:
+    if subprocess.run(command, cwd=ROOT, env=env).returncode != 0:
         raise BenchmarkFailed(f"{name} exited with an error")
     print(f"== {name}: {time.monotonic() - started:.0f} s", flush=True)
     try:
