@@ -107,7 +107,9 @@ class TestProvider(PaymentProvider):
         """Record one more attempt for the key, creating its row on the first, in
         one statement (concurrent calls with one key count each attempt once). A
         first attempt is stored with its outcome (`first`) at once; an operation
-        that succeeded counts no more attempts: it is only replayed."""
+        that succeeded counts no more attempts: it is only replayed. A row that a
+        later call updated has a newer `updated_at` than its `created_at` (this
+        works on SQLite too, unlike PostgreSQL's `xmax`)."""
         table = TestProviderOperation._meta.db_table
         now = timezone.now()
         sql = f"""
@@ -120,7 +122,7 @@ class TestProvider(PaymentProvider):
                     ELSE {table}.attempts + 1 END,
                 updated_at = EXCLUDED.updated_at
             RETURNING id, operation, amount, currency, attempts, outcome,
-                provider_reference, (xmax = 0) AS first_attempt
+                provider_reference, (created_at = updated_at) AS first_attempt
         """
         params = [
             idempotency_key,
