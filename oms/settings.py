@@ -240,6 +240,10 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "oms") + (
     if os.environ.get("PYTEST_XDIST_WORKER")
     else ""
 )
+# Remote control (the health check's worker ping) reaches only the workers of this
+# queue: another deployment, or another test worker, sharing the Redis server would
+# otherwise answer for workers this one does not have.
+CELERY_CONTROL_EXCHANGE = CELERY_TASK_DEFAULT_QUEUE
 # max_retries 0: a publish while the broker is down fails at once instead of
 # retrying to connect for the connect timeout (~6 s per task, inside a request);
 # enqueue() logs it and the sweeps re-derive the work. The worker's own consumer

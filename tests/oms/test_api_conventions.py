@@ -7,9 +7,11 @@ from django.core.management import call_command
 from django.db import connection
 from rest_framework.test import APIClient
 
+from oms.celery import app as celery_app
 from oms.models import ApiClient, WebhookSubscription
 from oms.services.api_clients import api_client_create
 from tests.integration_support import (
+    WorkerProcess,
     needs_services,
     purge_queue,
     wait_until,
@@ -169,6 +171,26 @@ def test_health_pings_a_real_worker_and_is_503_without_one(client):
     with worker_thread():
         wait_until(lambda: client.get("/api/v1/health").status_code == 200, timeout=15)
     assert client.get("/api/v1/health").json()["checks"]["broker"] == "ok"
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+@needs_services
+def test_health_does_not_count_the_workers_of_another_queue(client):
+    """Another deployment (or test run) on the same Redis server has its own
+    workers and queue: they must not answer this deployment's health check."""
+    elsewhere = f"{celery_app.conf.task_default_queue}-elsewhere"
+    purge_queue()
+    with WorkerProcess(CELERY_QUEUE=elsewhere):
+        # The other worker is up once it has taken a message from its queue.
+        celery_app.send_task("oms.purge_idempotency_keys", queue=elsewhere)
+        with celery_app.connection_for_write() as conn:
+            redis = conn.default_channel.client
+            wait_until(lambda: redis.llen(elsewhere) == 0, timeout=30)
+        response = client.get("/api/v1/health")
+    assert response.status_code == 503
+    assert response.json()["checks"]["worker"] == "down"
 
 
 def test_health_is_503_when_the_broker_is_unreachable(client, settings):
