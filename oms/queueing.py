@@ -7,9 +7,14 @@ work. This keeps a committed write from turning into an error for its caller.
 
 import logging
 
+from django.core.cache import cache
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
+
+# How long a wake-up counts as waiting for a worker: a flag whose message was lost
+# lets the next commit publish again after this, and the beat sweep covers the gap.
+KICK_PENDING_SECONDS = 30
 
 
 def enqueue(task, *args, **kwargs) -> None:
@@ -26,3 +31,33 @@ def enqueue(task, *args, **kwargs) -> None:
 def enqueue_on_commit(task, *args, **kwargs) -> None:
     """Enqueue after the current transaction commits (nothing if it rolls back)."""
     transaction.on_commit(lambda: enqueue(task, *args, **kwargs))
+
+
+def _kick_key(task) -> str:
+    return f"kick-pending:{task.name}"
+
+
+def kick(task) -> None:
+    """Wake `task` (which takes arguments of none) unless a wake-up is already
+    waiting for a worker.
+
+    For tasks that take, when they start, all the work the database holds (the
+    outbox dispatcher): the one waiting message serves every commit before it
+    starts, so a busy intake publishes a message per run of the task rather than
+    one per request (a cache `add` costs a fraction of a publish). The task calls
+    `kick_taken` before it reads the database, so a commit that comes later finds
+    no flag and publishes again."""
+    try:
+        if not cache.add(_kick_key(task), 1, KICK_PENDING_SECONDS):
+            return
+    except Exception:
+        logger.warning("Kick flag unavailable; publishing %s anyway.", task.name)
+    enqueue(task)
+
+
+def kick_taken(task) -> None:
+    """Called by a kicked task first thing: the next commit publishes a new wake-up."""
+    try:
+        cache.delete(_kick_key(task))
+    except Exception:
+        logger.warning("Kick flag unavailable for %s.", task.name)

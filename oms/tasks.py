@@ -7,12 +7,13 @@ from django.conf import settings
 from django.utils import timezone
 
 from oms.models import IdempotencyRecord
-from oms.queueing import enqueue
+from oms.queueing import enqueue, kick_taken
 from oms.services import events, webhooks
 
 
 @shared_task(name="oms.dispatch_events", acks_late=True)
 def dispatch_events_task() -> int:
+    kick_taken(dispatch_events_task)
     return events.dispatch_events()
 
 

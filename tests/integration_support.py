@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db import connection
 
 from oms.celery import app as celery_app
+from oms.queueing import kick_taken
+from oms.tasks import dispatch_events_task
 from tests.servers import CeleryProcess
 
 needs_services = pytest.mark.skipif(
@@ -31,8 +33,10 @@ def wait_until(predicate, *, timeout: float, interval: float = 0.2, message=""):
 
 
 def purge_queue() -> None:
+    """Drop this queue's messages, and with them the dispatcher's pending wake-up."""
     with celery_app.connection_for_write() as conn:
         conn.default_channel.queue_purge(celery_app.conf.task_default_queue)
+    kick_taken(dispatch_events_task)
 
 
 @contextmanager

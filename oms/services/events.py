@@ -12,7 +12,7 @@ from django.utils import timezone
 from oms import tasks
 from oms.bulk import insert_rows
 from oms.models import Event, WebhookDelivery, WebhookSubscription
-from oms.queueing import enqueue, enqueue_on_commit
+from oms.queueing import enqueue_on_commit, kick
 
 SEQUENCER_LOCK_ID = 7_341_001
 SEQUENCE_BATCH_SIZE = 500
@@ -91,7 +91,7 @@ def _dispatch_after_commit() -> None:
 
 
 def _enqueue_dispatch() -> None:
-    enqueue(tasks.dispatch_events_task)
+    kick(tasks.dispatch_events_task)
 
 
 def pattern_matches(patterns: Iterable[str], name: str) -> bool:
@@ -141,5 +141,5 @@ def dispatch_events(*, limit: int = SEQUENCE_BATCH_SIZE) -> int:
         for delivery_id in delivery_ids:
             enqueue_on_commit(tasks.deliver_webhook_task, delivery_id)
     if len(events) == limit:
-        enqueue(tasks.dispatch_events_task)
+        kick(tasks.dispatch_events_task)
     return len(events)

@@ -2,8 +2,10 @@ import pytest
 from django.db import transaction
 
 from oms.models import Event, WebhookDelivery
+from oms.queueing import kick_taken
 from oms.services.events import dispatch_events, record_event
 from oms.services.webhooks import subscription_create
+from oms.tasks import dispatch_events_task
 
 pytestmark = pytest.mark.django_db
 
@@ -113,3 +115,69 @@ def test_events_in_released_savepoints_share_one_dispatch(
                         record_event("order.created", user, {"n": n})
             record_event("order.imported", user, {})
     assert dispatch_callbacks(captured) == 1
+
+
+@pytest.fixture
+def published(monkeypatch):
+    """The dispatcher's wake-ups as published to the broker (no worker takes them)."""
+    from oms import queueing
+
+    names: list[str] = []
+    monkeypatch.setattr(
+        queueing, "enqueue", lambda task, *a, **kw: names.append(task.name)
+    )
+    kick_taken(dispatch_events_task)
+    yield names
+    kick_taken(dispatch_events_task)
+
+
+def commit_an_event(user) -> None:
+    with transaction.atomic():
+        record_event("order.created", user, {})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_commits_while_a_wake_up_waits_share_it(django_user_model, published):
+    user = django_user_model.objects.create(username="u")
+    for _ in range(5):
+        commit_an_event(user)
+    assert published == ["oms.dispatch_events"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dispatcher_that_started_is_woken_again_by_the_next_commit(
+    django_user_model, published
+):
+    user = django_user_model.objects.create(username="u")
+    commit_an_event(user)
+    kick_taken(dispatch_events_task)  # what the task does first thing
+    commit_an_event(user)
+    assert published == ["oms.dispatch_events", "oms.dispatch_events"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_the_cache_every_commit_wakes_the_dispatcher(
+    django_user_model, published, settings
+):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+        }
+    }
+    user = django_user_model.objects.create(username="u")
+    for _ in range(2):
+        commit_an_event(user)
+    assert published == ["oms.dispatch_events", "oms.dispatch_events"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_dispatch_task_clears_its_wake_up_before_it_reads(
+    django_user_model, published
+):
+    user = django_user_model.objects.create(username="u")
+    commit_an_event(user)
+    assert dispatch_events_task() == 1
+    commit_an_event(user)
+    assert len(published) == 2
+    assert dispatch_events_task() == 1
