@@ -108,12 +108,15 @@ DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
     # Persistent connections are checked before each request reuses one, so a
     # connection the server dropped while idle (restart, failover, an administrator's
-    # pg_terminate_backend) is replaced instead of failing that request.
+    # pg_terminate_backend) is replaced instead of failing that request. The
+    # PostgreSQL check looks at the socket instead of sending `SELECT 1`.
     DATABASES = {
         "default": dj_database_url.parse(
             DATABASE_URL, conn_max_age=60, conn_health_checks=True
         )
     }
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["default"]["ENGINE"] = "oms.db.postgresql"
 else:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
