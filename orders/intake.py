@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from inventory.models import Location
@@ -313,36 +313,37 @@ def _write(
 ) -> dict[int, ApplicationError]:
     """Bulk-insert the orders and their lines, then authorize each payment.
 
-    In a batch (`savepoints`), the orders that only need their payment have their
-    accounts opened together and their events recorded together (one statement
-    each, a decline dropping its own order); the others (a POS sale, an order
-    opened at once) each take a savepoint so that a refusal after the payment only
-    drops its own order.
-    Returns {index: refusal} of the orders dropped; without savepoints a refusal
-    propagates and the caller's transaction writes nothing."""
+    The orders that only need their payment (nearly all) have their accounts
+    opened together, and their events, the payments' and `order.created`, recorded
+    in one statement. The others (a POS sale, an order opened at once) are taken
+    one by one, each in a savepoint in a batch (`savepoints`), so that a refusal
+    after the payment only drops its own order.
+    Returns {index: refusal} of the orders dropped from a batch; without
+    savepoints a refusal propagates and the caller's transaction writes nothing."""
     insert_instances([p.order for p in prepared])
     for item in prepared:
         for line in item.lines:
             line.order = item.order
     insert_instances([line for p in prepared for line in p.lines])
     declined: dict[int, ApplicationError] = {}
-    together = [p for p in prepared if savepoints and _only_created(p)]
+    together = [p for p in prepared if _only_created(p)]
     if together:
+        events: list[tuple[str, models.Model, dict]] = []
         outcomes = payment_accounts_open_new(
-            openings=[_opening(p.order, p.data) for p in together]
+            openings=[_opening(p.order, p.data) for p in together], events_to=events
         )
         created = []
         for item, outcome in zip(together, outcomes, strict=True):
-            if isinstance(outcome, ApplicationError):
+            if not isinstance(outcome, ApplicationError):
+                created.append(item.order)
+                events.append(_created_event(item))
+            elif savepoints:
                 declined[item.index] = outcome
             else:
-                created.append(_created_event(item))
-        record_events(created)
-        run_stage(
-            orders=[order for _, order, _ in created], stage=WorkflowStage.CREATED
-        )
-    one_by_one = [p for p in prepared if not (savepoints and _only_created(p))]
-    for item in one_by_one:
+                raise outcome
+        record_events(events)
+        run_stage(orders=created, stage=WorkflowStage.CREATED)
+    for item in (p for p in prepared if not _only_created(p)):
         opening = _opening(item.order, item.data)
         try:
             with transaction.atomic(savepoint=savepoints):

@@ -254,14 +254,15 @@ class _Batched(_Writes):
         self.rows += other.rows
         self.events += other.events
 
-    def flush(self) -> None:
+    def flush(self) -> list[tuple[str, PaymentAccount, dict]]:
+        """Insert the rows; returns their events, for the caller to record."""
         insert_instances([account for account, _ in self.rows])
         for account, txn in self.rows:
             txn.account = account
         insert_instances([txn for _, txn in self.rows])
-        record_events(
-            [(name, account, payload_of()) for name, account, payload_of in self.events]
-        )
+        return [
+            (name, account, payload_of()) for name, account, payload_of in self.events
+        ]
 
 
 WRITE_NOW = _Writes()
@@ -548,7 +549,9 @@ def payment_account_open(
 
 
 def payment_accounts_open_new(
-    *, openings: Sequence[AccountOpening]
+    *,
+    openings: Sequence[AccountOpening],
+    events_to: list[tuple[str, PaymentAccount, dict]] | None = None,
 ) -> list[PaymentAccount | ApplicationError]:
     """Open accounts for owners the caller has just inserted in its own, still open
     transaction (an order import), authorizing each with its provider; one outcome
@@ -559,7 +562,9 @@ def payment_accounts_open_new(
     the answers call for is then written together: the accounts in one INSERT,
     their authorizations in another, then the events. No locks: no account can
     exist yet for a new owner, and the unique (owner_type, owner_id) constraint
-    would refuse one (rolling the caller's transaction back).
+    would refuse one (rolling the caller's transaction back). With `events_to`, the
+    accounts' events are appended to it instead of recorded, for the caller to
+    record them with its own in one statement.
     """
     batch = _Batched()
     outcomes: list[PaymentAccount | ApplicationError] = []
@@ -579,7 +584,11 @@ def payment_accounts_open_new(
                 continue
             batch.take(writes)
             outcomes.append(account)
-        batch.flush()
+        events = batch.flush()
+        if events_to is None:
+            record_events(events)
+        else:
+            events_to.extend(events)
     return outcomes
 
 
