@@ -18,8 +18,9 @@ shown on the order page and retryable by hand.
 """
 
 import logging
+from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 from decimal import Decimal
 
@@ -35,7 +36,12 @@ from oms.services.transitions import apply_transition
 from payments import errors, money, tasks
 from payments.errors import PaymentDeclined
 from payments.models import PaymentAccount, PaymentTransaction
-from payments.providers import ProviderResult, get_provider, provider_name_for_channel
+from payments.providers import (
+    ProviderRequest,
+    ProviderResult,
+    get_provider,
+    provider_name_for_channel,
+)
 from payments.selectors import payment_account_capturable, payment_account_refundable
 
 logger = logging.getLogger(__name__)
@@ -177,14 +183,26 @@ def _authorization_reference(account: PaymentAccount) -> str:
     return latest or ""
 
 
+def _request(account: PaymentAccount, txn: PaymentTransaction) -> ProviderRequest:
+    return ProviderRequest(
+        amount=money.quantize(txn.amount, account.currency),
+        currency=account.currency,
+        payment_token=account.payment_token,
+        idempotency_key=txn.idempotency_key,
+    )
+
+
+def _outage(exc: Exception) -> ProviderResult:
+    # A gateway client that raises (network error, bad response) is an outage to
+    # retry with the same key, not a refusal.
+    return ProviderResult(
+        success=False, transient=True, error=f"{type(exc).__name__}: {exc}"[:1000]
+    )
+
+
 def _call_provider(account: PaymentAccount, txn: PaymentTransaction) -> ProviderResult:
     provider = get_provider(account.provider)
-    arguments = {
-        "amount": money.quantize(txn.amount, account.currency),
-        "currency": account.currency,
-        "payment_token": account.payment_token,
-        "idempotency_key": txn.idempotency_key,
-    }
+    arguments = asdict(_request(account, txn))
     try:
         if txn.kind == Kind.AUTHORIZE:
             return provider.authorize(**arguments)
@@ -193,12 +211,29 @@ def _call_provider(account: PaymentAccount, txn: PaymentTransaction) -> Provider
             **arguments, provider_reference=_authorization_reference(account)
         )
     except Exception as exc:
-        # A gateway client that raises (network error, bad response) is an outage
-        # to retry with the same key, not a refusal.
         logger.exception("Payment provider %s raised on %s", account.provider, txn)
-        return ProviderResult(
-            success=False, transient=True, error=f"{type(exc).__name__}: {exc}"[:1000]
-        )
+        return _outage(exc)
+
+
+def _authorize_all(
+    pending: Sequence[tuple[PaymentAccount, PaymentTransaction]],
+) -> list[ProviderResult | None]:
+    """The providers' answers to new accounts' first authorizations, in order:
+    one `authorize_many` call per provider."""
+    positions_by_provider: dict[str, list[int]] = defaultdict(list)
+    for position, (account, _) in enumerate(pending):
+        positions_by_provider[account.provider].append(position)
+    results: list[ProviderResult | None] = [None] * len(pending)
+    for name, positions in positions_by_provider.items():
+        requests = [_request(*pending[position]) for position in positions]
+        try:
+            answers = get_provider(name).authorize_many(requests)
+        except Exception as exc:
+            logger.exception("Payment provider %s raised on a batch", name)
+            answers = [_outage(exc)] * len(requests)
+        for position, answer in zip(positions, answers, strict=True):
+            results[position] = answer
+    return results
 
 
 def _transition(instance, name: str, *, actor=None, reason: str = "") -> None:
@@ -279,7 +314,24 @@ def _attempt(
     The caller holds the account lock. Account and transaction may still be
     unsaved (a new account's first authorization): they are then inserted once,
     with the outcome (by `writes`: at once, or later with others)."""
-    result = _call_provider(account, txn)
+    _record_outcome(
+        account=account,
+        txn=txn,
+        result=_call_provider(account, txn),
+        actor=actor,
+        writes=writes,
+    )
+
+
+def _record_outcome(
+    *,
+    account: PaymentAccount,
+    txn: PaymentTransaction,
+    result: ProviderResult,
+    actor=None,
+    writes: _Writes = WRITE_NOW,
+) -> None:
+    """Apply the provider's answer to one attempt of a pending transaction."""
     txn.attempts += 1
     txn.attempts_left = max(txn.attempts_left - 1, 0)
     txn.error = result.error
@@ -568,6 +620,7 @@ def payment_accounts_open_new(
     """
     batch = _Batched()
     outcomes: list[PaymentAccount | ApplicationError] = []
+    pending: list[tuple[int, PaymentAccount, PaymentTransaction]] = []
     with transaction.atomic(savepoint=False):
         for opening in openings:
             try:
@@ -575,15 +628,18 @@ def payment_accounts_open_new(
             except ApplicationError as exc:
                 outcomes.append(exc)
                 continue
+            pending.append((len(outcomes), account, txn))
+            outcomes.append(account)
+        results = _authorize_all([(account, txn) for _, account, txn in pending])
+        for (index, account, txn), result in zip(pending, results, strict=True):
             writes = _Batched()
-            _attempt(account=account, txn=txn, writes=writes)
+            _record_outcome(account=account, txn=txn, result=result, writes=writes)
             try:
                 _raise_if_declined(txn)
             except PaymentDeclined as exc:
-                outcomes.append(exc)
+                outcomes[index] = exc
                 continue
             batch.take(writes)
-            outcomes.append(account)
         events = batch.flush()
         if events_to is None:
             record_events(events)

@@ -7,7 +7,11 @@ from django.utils.module_loading import import_string
 
 from oms.errors import ApplicationError
 from payments import errors
-from payments.providers.base import PaymentProvider, ProviderResult
+from payments.providers.base import (
+    PaymentProvider,
+    ProviderRequest,
+    ProviderResult,
+)
 
 
 def provider_name_for_channel(channel: str) -> str:
@@ -35,6 +39,7 @@ def get_provider(name: str) -> PaymentProvider:
 
 
 __all__ = [
+    "ProviderRequest",
     "PaymentProvider",
     "ProviderResult",
     "get_provider",

@@ -10,7 +10,8 @@ on when they retry). A provider never raises for a refusal; it returns a result:
 """
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 
 
@@ -20,6 +21,16 @@ class ProviderResult:
     provider_reference: str = ""
     error: str = ""
     transient: bool = False
+
+
+@dataclass(frozen=True)
+class ProviderRequest:
+    """One call's arguments: what `authorize` takes (`authorize_many`: per request)."""
+
+    amount: Decimal
+    currency: str
+    payment_token: str
+    idempotency_key: str
 
 
 class PaymentProvider(ABC):
@@ -36,6 +47,15 @@ class PaymentProvider(ABC):
         idempotency_key: str,
     ) -> ProviderResult:
         """Hold `amount` on the payment method."""
+
+    def authorize_many(
+        self, requests: Sequence[ProviderRequest]
+    ) -> list[ProviderResult]:
+        """`authorize` for each request, one result per request in order: what an
+        order import asks for. A gateway with a batch API, or a client that sends
+        the requests concurrently, overrides it; each request keeps its own
+        idempotency key and outcome."""
+        return [self.authorize(**asdict(request)) for request in requests]
 
     @abstractmethod
     def capture(

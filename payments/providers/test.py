@@ -16,13 +16,18 @@ money again, and attempts are counted across processes.
 """
 
 import uuid
+from collections.abc import Sequence
 from decimal import Decimal
 
 from django.db import connection
 from django.utils import timezone
 
 from payments.models import TestProviderOperation
-from payments.providers.base import PaymentProvider, ProviderResult
+from payments.providers.base import (
+    PaymentProvider,
+    ProviderRequest,
+    ProviderResult,
+)
 
 APPROVE = "tok_approve"
 DECLINE = "tok_decline"
@@ -57,6 +62,13 @@ class TestProvider(PaymentProvider):
     ):
         return self._operate("void", amount, currency, payment_token, idempotency_key)
 
+    def authorize_many(self, requests):
+        """One statement for the whole batch in the ledger, as a gateway's batch
+        API would take it; a batch that repeats a key is taken one by one."""
+        if len({request.idempotency_key for request in requests}) < len(requests):
+            return super().authorize_many(requests)
+        return self._operate_many("authorize", requests)
+
     def _operate(
         self,
         operation: str,
@@ -65,16 +77,38 @@ class TestProvider(PaymentProvider):
         payment_token: str,
         idempotency_key: str,
     ) -> ProviderResult:
-        first = self._decide(operation, payment_token, 1)
-        record = self._count_attempt(
-            operation, amount, currency, payment_token, idempotency_key, first
+        request = ProviderRequest(
+            amount=amount,
+            currency=currency,
+            payment_token=payment_token,
+            idempotency_key=idempotency_key,
         )
+        return self._operate_many(operation, [request])[0]
+
+    def _operate_many(
+        self, operation: str, requests: Sequence[ProviderRequest]
+    ) -> list[ProviderResult]:
+        firsts = [self._decide(operation, r.payment_token, 1) for r in requests]
+        records = self._count_attempts(operation, requests, firsts)
+        return [
+            self._outcome(operation, request, first, records[request.idempotency_key])
+            for request, first in zip(requests, firsts, strict=True)
+        ]
+
+    def _outcome(
+        self,
+        operation: str,
+        request: ProviderRequest,
+        first: ProviderResult,
+        record: dict,
+    ) -> ProviderResult:
+        """What the gateway answers, given the key's row after this attempt."""
         if record["first_attempt"]:
             return first
         same_request = (record["operation"], record["currency"]) == (
             operation,
-            currency,
-        ) and Decimal(str(record["amount"])) == amount
+            request.currency,
+        ) and Decimal(str(record["amount"])) == request.amount
         if not same_request:
             return ProviderResult(
                 success=False,
@@ -84,7 +118,7 @@ class TestProvider(PaymentProvider):
             return ProviderResult(
                 success=True, provider_reference=record["provider_reference"]
             )
-        result = self._decide(operation, payment_token, record["attempts"])
+        result = self._decide(operation, request.payment_token, record["attempts"])
         if result.success:
             self._settle(
                 record["id"],
@@ -96,50 +130,54 @@ class TestProvider(PaymentProvider):
         return result
 
     @staticmethod
-    def _count_attempt(
+    def _count_attempts(
         operation: str,
-        amount: Decimal,
-        currency: str,
-        payment_token: str,
-        idempotency_key: str,
-        first: ProviderResult,
-    ) -> dict:
-        """Record one more attempt for the key, creating its row on the first, in
-        one statement (concurrent calls with one key count each attempt once). A
-        first attempt is stored with its outcome (`first`) at once; an operation
-        that succeeded counts no more attempts: it is only replayed. A row that a
-        later call updated has a newer `updated_at` than its `created_at` (this
-        works on SQLite too, unlike PostgreSQL's `xmax`)."""
+        requests: Sequence[ProviderRequest],
+        firsts: Sequence[ProviderResult],
+    ) -> dict[str, dict]:
+        """Record one more attempt for each key, creating its row on the first, in
+        one statement (concurrent calls with one key count each attempt once).
+        Returns each key's row. A first attempt is stored with its outcome
+        (`firsts`) at once; an operation that succeeded counts no more attempts: it
+        is only replayed. A row that a later call updated has a newer `updated_at`
+        than its `created_at` (this works on SQLite too, unlike PostgreSQL's
+        `xmax`)."""
         table = TestProviderOperation._meta.db_table
         now = timezone.now()
+        rows = ", ".join(["(%s, %s, %s, %s, %s, 1, %s, %s, %s, %s)"] * len(requests))
         sql = f"""
             INSERT INTO {table} (idempotency_key, operation, payment_token, amount,
                 currency, attempts, outcome, provider_reference, created_at,
                 updated_at)
-            VALUES (%s, %s, %s, %s, %s, 1, %s, %s, %s, %s)
+            VALUES {rows}
             ON CONFLICT (idempotency_key) DO UPDATE SET
                 attempts = CASE WHEN {table}.outcome = %s THEN {table}.attempts
                     ELSE {table}.attempts + 1 END,
                 updated_at = EXCLUDED.updated_at
-            RETURNING id, operation, amount, currency, attempts, outcome,
-                provider_reference, (created_at = updated_at) AS first_attempt
+            RETURNING idempotency_key, id, operation, amount, currency, attempts,
+                outcome, provider_reference, (created_at = updated_at) AS first_attempt
         """
         params = [
-            idempotency_key,
-            operation,
-            payment_token,
-            amount,
-            currency,
-            _outcome_of(first),
-            first.provider_reference,
-            now,
-            now,
-            TestProviderOperation.Outcome.SUCCEEDED,
+            value
+            for request, first in zip(requests, firsts, strict=True)
+            for value in (
+                request.idempotency_key,
+                operation,
+                request.payment_token,
+                request.amount,
+                request.currency,
+                _outcome_of(first),
+                first.provider_reference,
+                now,
+                now,
+            )
         ]
+        params.append(TestProviderOperation.Outcome.SUCCEEDED)
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             columns = [column[0] for column in cursor.description]
-            return dict(zip(columns, cursor.fetchone(), strict=True))
+            records = [dict(zip(columns, row, strict=True)) for row in cursor]
+        return {record["idempotency_key"]: record for record in records}
 
     @staticmethod
     def _settle(record_id: int, outcome: str, reference: str) -> None:

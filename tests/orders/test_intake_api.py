@@ -6,6 +6,7 @@ import pytest
 
 from oms.models import Event
 from orders.models import Order
+from payments.providers.test import TestProvider
 from payments.selectors import payment_account_for_owner
 
 pytestmark = pytest.mark.django_db
@@ -268,9 +269,9 @@ def test_an_import_writes_its_orders_in_a_few_statements_each(
 ):
     orders = [payload(external_id=f"Q-{n}") for n in range(50)]
 
-    # Per order only the provider's call (two statements with the test provider);
-    # orders, lines, accounts, authorizations and events go in one INSERT each.
-    with django_assert_max_num_queries(2 * 50 + 15):
+    # Orders, lines, the provider's batch of authorizations (one statement in the
+    # test gateway's ledger), accounts, transactions and events: one INSERT each.
+    with django_assert_max_num_queries(15):
         response = integration_api.post(
             "/api/v1/orders/import", {"orders": orders}, format="json"
         )
@@ -310,3 +311,35 @@ def test_orders_taken_in_before_lines_could_be_final_sale_still_repeat(catalogue
     assert data.fingerprint() == (
         "44d3cda9f563aea0f4fdbaa3c42fb560536eaa00a95b0eb19d5628bfcd4480c6"
     )
+
+
+class UnreachableGateway(TestProvider):
+    """A gateway whose batch call fails at the network."""
+
+    def authorize_many(self, requests):
+        raise ConnectionError("gateway unreachable")
+
+
+def test_an_import_whose_gateway_is_unreachable_keeps_its_orders_to_authorize_later(
+    integration_api, catalogue, settings
+):
+    settings.OMS_PAYMENT_PROVIDERS = {
+        **settings.OMS_PAYMENT_PROVIDERS,
+        "down": f"{__name__}.UnreachableGateway",
+    }
+    settings.OMS_CHANNEL_PAYMENT_PROVIDER = {"web": "down"}
+    orders = [payload(external_id=f"D-{n}") for n in range(2)]
+
+    response = integration_api.post(
+        "/api/v1/orders/import", {"orders": orders}, format="json"
+    )
+
+    assert response.json()["created"] == 2
+    for order in Order.objects.all():
+        account = payment_account_for_owner(owner_type="order", owner_id=str(order.pk))
+        authorization = account.transactions.get()
+        assert (account.status, authorization.status) == (
+            "pending_authorization",
+            "pending",
+        )
+        assert authorization.error == "ConnectionError: gateway unreachable"

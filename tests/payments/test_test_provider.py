@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from payments.models import TestProviderOperation
-from payments.providers import get_provider
+from payments.providers import ProviderRequest, get_provider
 
 pytestmark = pytest.mark.django_db
 
@@ -82,3 +82,43 @@ def test_a_key_reused_for_another_amount_is_refused():
 
     assert not other.success and not other.transient
     assert "Idempotency key" in other.error
+
+
+def test_a_batch_of_authorizations_is_answered_as_one_by_one_and_replays_alike():
+    provider = get_provider("test")
+    tokens = ["tok_approve", "tok_decline", "tok_fail_once", "tok_timeout"]
+    requests = [
+        ProviderRequest(
+            amount=Decimal("10.00"),
+            currency="USD",
+            payment_token=token,
+            idempotency_key=f"batch-{token}",
+        )
+        for token in tokens
+    ]
+
+    first = provider.authorize_many(requests)
+    second = provider.authorize_many(requests)
+
+    assert [(r.success, r.transient) for r in first] == [
+        (True, False),
+        (False, False),
+        (False, True),
+        (False, True),
+    ]
+    assert [(r.success, r.transient) for r in second] == [
+        (True, False),
+        (False, False),
+        (True, False),
+        (False, True),
+    ]
+    assert second[0].provider_reference == first[0].provider_reference
+    ledger = dict(
+        TestProviderOperation.objects.values_list("payment_token", "attempts")
+    )
+    assert ledger == {
+        "tok_approve": 1,
+        "tok_decline": 2,
+        "tok_fail_once": 2,
+        "tok_timeout": 2,
+    }
