@@ -28,6 +28,7 @@ from inventory.services import (
     reservation_consume,
     reservations_create_bulk,
     reservations_release,
+    stock_levels_lock_reserved,
 )
 from oms.bulk import insert_rows, save_fields
 from oms.errors import ApplicationError, Conflict
@@ -838,6 +839,12 @@ def _locked_request(request: FulfillmentRequest) -> tuple[Order, FulfillmentRequ
     return order, locked
 
 
+def _lock_reserved_stock(order_line_ids: Iterable[int]) -> None:
+    """The stock levels the lines hold reservations at, locked in key order before
+    they are consumed or released line by line (no deadlock with brokering)."""
+    stock_levels_lock_reserved(owner_type=OWNER_TYPE, owner_ids=order_line_ids)
+
+
 def _save_request(request: FulfillmentRequest, *fields: str) -> None:
     request.save(update_fields=["status", "updated_at", *fields])
 
@@ -918,6 +925,7 @@ def fulfillment_request_reject(
                 field_errors=errors or {"quantities": ["Choose at least one line."]},
             )
         order_lines = {line.pk: line for line in order.locked_lines}
+        _lock_reserved_stock(by_line)
         for line_id, units in quantities.items():
             request_line = by_line[line_id]
             request_line.quantity_rejected += units
@@ -1041,6 +1049,7 @@ def _hand_over(
         line.order = order
     shipped, amount = [], Decimal("0")
     first_shipment = not Shipment.objects.filter(request__order=order).exists()
+    _lock_reserved_stock([rl.order_line_id for rl in request.locked_lines])
     for request_line in request.locked_lines:
         units = request_line.quantity_pending
         if not units:
@@ -1491,6 +1500,7 @@ def order_reroute(*, order: Order, actor, reason: str = "") -> list[str]:
             .order_by("id")
         )
         order_lines = {line.pk: line for line in order.locked_lines}
+        _lock_reserved_stock(order_lines)
         for request in requests:
             for request_line in request.lines.all():
                 units = request_line.quantity_pending
