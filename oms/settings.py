@@ -369,6 +369,15 @@ CELERY_BEAT_SCHEDULE.update(
 # by `orders.routing.services`); these sweeps pick up what is due.
 CELERY_IMPORTS = [*globals().get("CELERY_IMPORTS", []), "orders.routing.tasks"]
 OMS_PICKUP_DEADLINE_DAYS = int(os.environ.get("OMS_PICKUP_DEADLINE_DAYS", "7"))
+# A running brokering run holds a lease that its task extends after every batch; one
+# whose lease ran out (its worker died) is failed at the rule set's next tick and a
+# fresh run takes over. A queued run waits this long for a worker first.
+OMS_BROKERING_RUN_LEASE_SECONDS = int(
+    os.environ.get("OMS_BROKERING_RUN_LEASE_SECONDS", "120")
+)
+OMS_BROKERING_RUN_QUEUED_SECONDS = int(
+    os.environ.get("OMS_BROKERING_RUN_QUEUED_SECONDS", "600")
+)
 CELERY_BEAT_SCHEDULE.update(
     {
         # Pre-orders and backorders whose promise date came and stock is there.

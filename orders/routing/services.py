@@ -64,7 +64,6 @@ OWNER_TYPE = "order_line"
 BATCH_SIZE = 500
 SWEEP_BATCH = 200
 BROKERING_TASK = "routing.run_brokering"
-ABANDONED_AFTER = timedelta(hours=1)
 ROUTABLE_STATUSES = [Order.Status.OPENED, Order.Status.IN_FULFILLMENT]
 PARKINGS = [Order.Queue.PRE_ORDER, Order.Queue.BACKORDER]
 RELEASABLE = [
@@ -238,6 +237,7 @@ def brokering_run_start(
     with transaction.atomic():
         run = BrokeringRun.objects.create(
             rule_set=rule_set,
+            lease_expires_at=_lease_end(settings.OMS_BROKERING_RUN_QUEUED_SECONDS),
             started_by=actor if getattr(actor, "is_authenticated", False) else None,
             orders_total=Order.objects.filter(
                 queue__in=rule_set.queues, status__in=ROUTABLE_STATUSES
@@ -274,19 +274,24 @@ def brokering_run_for_schedule(*, rule_set_id: int) -> BrokeringRun | None:
         return brokering_run_start(rule_set=rule_set, enqueue=False)
 
 
-def brokering_runs_fail_abandoned(*, older_than: timedelta = ABANDONED_AFTER) -> int:
-    """Runs queued or running for longer than any run takes (their worker died and
-    the message is gone) are marked failed, so the rule set's schedule starts fresh
-    ones. Whatever they committed stays: each batch was whole."""
-    cutoff = timezone.now() - older_than
+def _lease_end(seconds: int):
+    return timezone.now() + timedelta(seconds=seconds)
+
+
+def brokering_runs_fail_abandoned() -> int:
+    """Runs queued or running past their lease (their worker died, or the message
+    is gone) are marked failed, so the rule set's schedule starts fresh ones. Whatever
+    they committed stays: each batch was whole. A run inside a batch holds its row
+    locked (skipped here); between batches it stops at its next batch, once failed,
+    so no order is routed by two runs."""
     failed = 0
     with transaction.atomic():
         for run in BrokeringRun.objects.select_for_update(skip_locked=True).filter(
             status__in=[BrokeringRun.Status.QUEUED, BrokeringRun.Status.RUNNING],
-            created_at__lt=cutoff,
+            lease_expires_at__lt=timezone.now(),
         ):
             apply_transition(
-                run, "fail", reason="Abandoned", error="Abandoned: no progress."
+                run, "fail", reason="Abandoned", error="Abandoned: its lease expired."
             )
             run.finished_at = timezone.now()
             run.save(update_fields=["status", "error", "finished_at"])
@@ -351,7 +356,8 @@ def brokering_run_execute(
         if run.status == BrokeringRun.Status.QUEUED:
             apply_transition(run, "start")
             run.started_at = timezone.now()
-            run.save(update_fields=["status", "started_at"])
+        run.lease_expires_at = _lease_end(settings.OMS_BROKERING_RUN_LEASE_SECONDS)
+        run.save(update_fields=["status", "started_at", "lease_expires_at"])
     try:
         rule_set = run.rule_set
         locations = routing_locations()
@@ -360,6 +366,8 @@ def brokering_run_execute(
         stay: set[int] = set()
         while True:
             with transaction.atomic():
+                if not _run_holds_lease(run):
+                    return run
                 result = _route_batch(
                     run=run,
                     rule_set=rule_set,
@@ -377,6 +385,9 @@ def brokering_run_execute(
                     orders_split=F("orders_split") + result.split,
                     orders_unfillable=F("orders_unfillable") + result.unfillable,
                     orders_deferred=F("orders_deferred") + result.deferred,
+                    lease_expires_at=_lease_end(
+                        settings.OMS_BROKERING_RUN_LEASE_SECONDS
+                    ),
                 )
             stay |= result.stay
             if on_batch is not None:
@@ -395,6 +406,15 @@ def brokering_run_execute(
         run.finished_at = timezone.now()
         run.save(update_fields=["status", "finished_at"])
     return run
+
+
+def _run_holds_lease(run: BrokeringRun) -> bool:
+    """Lock the run's row for the batch (the abandoned-run sweep skips it) and say
+    whether it is still running: a run failed by that sweep routes nothing more."""
+    locked = BrokeringRun.objects.select_for_update().filter(
+        pk=run.pk, status=BrokeringRun.Status.RUNNING
+    )
+    return bool(list(locked.values_list("pk", flat=True)))
 
 
 def _batch_orders(queues, exclude, batch_size) -> list[Order]:
