@@ -47,7 +47,8 @@ def _bodyless_actions() -> list[tuple[str, str]]:
         for path, methods in schema["paths"].items()
         for method, operation in methods.items()
         if method in WRITE_METHODS
-        and "application/json" not in operation.get("requestBody", {}).get("content", {})
+        and "application/json"
+        not in operation.get("requestBody", {}).get("content", {})
     ]
 
 
