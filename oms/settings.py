@@ -164,7 +164,10 @@ OMS_CONTENT_SECURITY_POLICY = os.environ.get(
     "style-src-attr 'unsafe-inline'; img-src 'self' data:; object-src 'none'; "
     "base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
 )
-# Login throttle: failures per username and client address, in the cache.
+# Login throttle: failures per username and client address, in the cache. Behind
+# reverse proxies, TRUSTED_PROXIES says how many: the client address is then read
+# from X-Forwarded-For (oms.backoffice.security.client_address); 0 ignores it.
+OMS_TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
 OMS_LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
 OMS_LOGIN_LOCKOUT_SECONDS = int(os.environ.get("LOGIN_LOCKOUT_SECONDS", "900"))
 # Larger bodies are refused with a 413 (oms.api.request_size): JSON and forms by
