@@ -156,12 +156,13 @@ CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
-# Back-office pages (oms.backoffice.security): scripts and styles from this site;
-# style attributes for the progress bars; no framing, no plugins, forms post here.
+# Back-office pages (oms.backoffice.security): scripts and styles from this site
+# only, no inline ones (not even style attributes); no framing, no plugins, forms
+# post here.
 OMS_CONTENT_SECURITY_POLICY = os.environ.get(
     "CONTENT_SECURITY_POLICY",
     "default-src 'self'; script-src 'self'; style-src 'self'; "
-    "style-src-attr 'unsafe-inline'; img-src 'self' data:; object-src 'none'; "
+    "img-src 'self' data:; object-src 'none'; "
     "base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
 )
 # Login throttle: failures per username and client address, in the cache. Behind

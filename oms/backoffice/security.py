@@ -3,8 +3,9 @@
 Django's SecurityMiddleware and XFrameOptionsMiddleware set nosniff, the referrer
 policy, X-Frame-Options DENY and HSTS (behind TLS); Django 5.2 has no
 Content-Security-Policy, so `ContentSecurityPolicyMiddleware` adds it to the pages.
-The pages load scripts and styles from this site only (inline scripts moved to
-static/backoffice/); style attributes stay allowed for the progress bars' widths.
+The pages load scripts and styles from this site only: no inline scripts, event
+handlers or style attributes (static/backoffice/ holds them; progress bars are
+<progress> elements).
 The API docs (Swagger UI) and Django's admin keep their own inline scripts and
 are not covered.
 """
