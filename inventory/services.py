@@ -12,8 +12,9 @@ Two rules hold everything together:
 Lock order: reservation rows before stock levels; stock levels in (location, product)
 order. A use-case that changes several levels one call at a time locks them all
 first (`stock_levels_lock_reserved`, `stock_levels_lock`), ahead of the reservation
-rows of an owner its caller has locked (nobody else touches those). Transfer orders, ASNs and cycle counts are locked (`select_for_update`) before
-any of their lines or stock, and a transfer order before its ASN.
+rows of an owner its caller has locked (nobody else touches those). Transfer orders,
+ASNs and cycle counts are locked (`select_for_update`) before any of their lines or
+stock, and a transfer order before its ASN.
 """
 
 import csv
