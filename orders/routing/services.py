@@ -340,10 +340,13 @@ def brokering_run_execute(
     the next run carries on. One commit per batch also keeps the number of queries
     proportional to batches, not orders. `on_batch` is called after each commit
     (progress reporting). A finished run is left alone; a running one is resumed
-    (the task redelivered after its worker died: `task_acks_late`)."""
+    (the task redelivered after its worker died: `task_acks_late`). A copy of the
+    task delivered while the run is in a batch waits for that batch (the run's row
+    is locked) and then works beside it: skipping would acknowledge the message
+    that a crash of the first worker needs redelivered."""
     with transaction.atomic():
         run = (
-            BrokeringRun.objects.select_for_update(skip_locked=True)
+            BrokeringRun.objects.select_for_update(of=("self",))
             .select_related("rule_set")
             .filter(
                 pk=run_id,
@@ -402,9 +405,10 @@ def brokering_run_execute(
         raise
     with transaction.atomic():
         run = BrokeringRun.objects.select_for_update().get(pk=run.pk)
-        apply_transition(run, "complete")
-        run.finished_at = timezone.now()
-        run.save(update_fields=["status", "finished_at"])
+        if run.status == BrokeringRun.Status.RUNNING:  # not completed by a copy
+            apply_transition(run, "complete")
+            run.finished_at = timezone.now()
+            run.save(update_fields=["status", "finished_at"])
     return run
 
 
