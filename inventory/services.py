@@ -10,8 +10,11 @@ Two rules hold everything together:
   increment are one statement, so no interleaving can oversell.
 
 Lock order: reservation rows before stock levels; stock levels in (location, product)
-order. Transfer orders, ASNs and cycle counts are locked (`select_for_update`) before
-any of their lines or stock, and a transfer order before its ASN.
+order. A use-case that changes several levels one call at a time locks them all
+first (`stock_levels_lock_reserved`, `stock_levels_lock`), ahead of the reservation
+rows of an owner its caller has locked (nobody else touches those). Transfer orders,
+ASNs and cycle counts are locked (`select_for_update`) before any of their lines or
+stock, and a transfer order before its ASN.
 """
 
 import csv
@@ -174,6 +177,31 @@ def _lock_levels(keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Stock
         )
         levels = fetch()
     return levels
+
+
+def stock_levels_lock_reserved(*, owner_type: str, owner_ids: Iterable) -> None:
+    """Lock, in (location, product) order, the stock levels where the owners hold
+    reservations, for the caller's transaction.
+
+    A use-case that then consumes or releases those reservations one owner at a
+    time (shipping, rejecting or cancelling an order's lines) would otherwise lock
+    the levels in line order, and deadlock with a brokering run that locks them in
+    key order. The owners' reservation rows are read unlocked: their owner (the
+    order) is locked by the caller, so nobody else changes them.
+    """
+    keys = Reservation.objects.filter(
+        owner_type=owner_type, owner_id__in=[str(owner_id) for owner_id in owner_ids]
+    ).values_list("location_id", "product_id")
+    with transaction.atomic():
+        _lock_levels(keys)
+
+
+def stock_levels_lock(*, keys: Iterable[tuple[int, int]]) -> None:
+    """Lock the stock levels of (location id, product id) `keys` in key order for
+    the caller's transaction, before changing them one at a time (a return's
+    restock), for the same reason as `stock_levels_lock_reserved`."""
+    with transaction.atomic():
+        _lock_levels(keys)
 
 
 def ledger_post(

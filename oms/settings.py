@@ -72,6 +72,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "oms.api.request_size.RequestSizeLimitMiddleware",
+    "oms.api.json_body.JsonBodyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -158,15 +159,19 @@ CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
-# Back-office pages (oms.backoffice.security): scripts and styles from this site;
-# style attributes for the progress bars; no framing, no plugins, forms post here.
+# Back-office pages (oms.backoffice.security): scripts and styles from this site
+# only, no inline ones (not even style attributes); no framing, no plugins, forms
+# post here.
 OMS_CONTENT_SECURITY_POLICY = os.environ.get(
     "CONTENT_SECURITY_POLICY",
     "default-src 'self'; script-src 'self'; style-src 'self'; "
-    "style-src-attr 'unsafe-inline'; img-src 'self' data:; object-src 'none'; "
+    "img-src 'self' data:; object-src 'none'; "
     "base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
 )
-# Login throttle: failures per username and client address, in the cache.
+# Login throttle: failures per username and client address, in the cache. Behind
+# reverse proxies, TRUSTED_PROXIES says how many: the client address is then read
+# from X-Forwarded-For (oms.backoffice.security.client_address); 0 ignores it.
+OMS_TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
 OMS_LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
 OMS_LOGIN_LOCKOUT_SECONDS = int(os.environ.get("LOGIN_LOCKOUT_SECONDS", "900"))
 # Larger bodies are refused with a 413 (oms.api.request_size): JSON and forms by
@@ -372,6 +377,15 @@ CELERY_BEAT_SCHEDULE.update(
 # by `orders.routing.services`); these sweeps pick up what is due.
 CELERY_IMPORTS = [*globals().get("CELERY_IMPORTS", []), "orders.routing.tasks"]
 OMS_PICKUP_DEADLINE_DAYS = int(os.environ.get("OMS_PICKUP_DEADLINE_DAYS", "7"))
+# A running brokering run holds a lease that its task extends after every batch; one
+# whose lease ran out (its worker died) is failed at the rule set's next tick and a
+# fresh run takes over. A queued run waits this long for a worker first.
+OMS_BROKERING_RUN_LEASE_SECONDS = int(
+    os.environ.get("OMS_BROKERING_RUN_LEASE_SECONDS", "120")
+)
+OMS_BROKERING_RUN_QUEUED_SECONDS = int(
+    os.environ.get("OMS_BROKERING_RUN_QUEUED_SECONDS", "600")
+)
 CELERY_BEAT_SCHEDULE.update(
     {
         # Pre-orders and backorders whose promise date came and stock is there.

@@ -20,7 +20,11 @@ from django.utils import timezone
 from django_fsm import can_proceed
 
 from inventory.selectors import products_by_sku
-from inventory.services import reservations_release, stock_ship_unreserved
+from inventory.services import (
+    reservations_release,
+    stock_levels_lock_reserved,
+    stock_ship_unreserved,
+)
 from oms.errors import ApplicationError, Conflict
 from oms.services.events import record_event
 from oms.services.transitions import apply_transition
@@ -142,6 +146,11 @@ def fulfillment_requests_withdraw(*, order: Order, lines: list[OrderLine]) -> No
 
 
 def _release_line_reservations(lines: Iterable[OrderLine]) -> None:
+    """Locks the stock levels first, in key order, as brokering does (no deadlock)."""
+    lines = list(lines)
+    stock_levels_lock_reserved(
+        owner_type="order_line", owner_ids=[line.pk for line in lines]
+    )
     for line in lines:
         reservations_release(owner_type="order_line", owner_id=str(line.pk))
 

@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from inventory.models import Location, Product
 from inventory.selectors import products_by_sku, user_may_act_at
-from inventory.services import stock_restock_return
+from inventory.services import stock_levels_lock, stock_restock_return
 from oms.errors import ApplicationError, PermissionDenied
 from oms.services.events import record_event
 from oms.services.transitions import apply_transition
@@ -545,9 +545,13 @@ def _blind_checks(ret: Return) -> tuple[list[Check], None]:
 
 
 def _restock(ret: Return, *, actor) -> None:
-    for line in ret.lines.filter(
-        line_type=ReturnLine.Type.ITEM, condition=ItemCondition.RESELLABLE
-    ).select_related("product"):
+    lines = list(
+        ret.lines.filter(
+            line_type=ReturnLine.Type.ITEM, condition=ItemCondition.RESELLABLE
+        ).select_related("product")
+    )
+    stock_levels_lock(keys=[(ret.location_id, line.product_id) for line in lines])
+    for line in lines:
         stock_restock_return(
             location=ret.location,
             product=line.product,

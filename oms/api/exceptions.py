@@ -1,5 +1,6 @@
 """Every API error in one JSON shape: type, title, status, detail, errors."""
 
+import logging
 from http import HTTPStatus
 
 from django.conf import settings
@@ -17,6 +18,8 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
 from oms.errors import ApplicationError
+
+logger = logging.getLogger(__name__)
 
 
 def error_body(
@@ -78,10 +81,19 @@ def transition_conflict(exc: TransitionNotAllowed) -> Response:
     return Response(body, status=409)
 
 
-def database_unavailable() -> Response:
+def database_unavailable(exc: Exception, request=None) -> Response:
     """A lost connection, a deadlock or a serialization failure: the request's
     transaction was rolled back, so the client may send it again (writes are
-    idempotent by external id or Idempotency-Key). Not a 500: nothing is broken."""
+    idempotent by external id or Idempotency-Key). Not a 500: nothing is broken,
+    but the cause is logged with PostgreSQL's error code (40P01 deadlock, 40001
+    serialization failure, 57P01 terminated...) so that a repeated one is found."""
+    logger.warning(
+        "503 database_unavailable on %s %s: sqlstate=%s %s",
+        getattr(request, "method", "-"),
+        getattr(request, "path", "-"),
+        getattr(exc.__cause__, "sqlstate", None),
+        str(exc).strip().replace("\n", " | "),
+    )
     set_rollback()
     body = error_body(
         503,
@@ -94,7 +106,7 @@ def database_unavailable() -> Response:
 
 def exception_handler(exc, context):
     if isinstance(exc, (OperationalError, InterfaceError)):
-        return database_unavailable()
+        return database_unavailable(exc, context.get("request"))
     if isinstance(exc, RequestDataTooBig):
         # Form fields of a multipart body beyond DATA_UPLOAD_MAX_MEMORY_SIZE.
         body = too_large_body(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)

@@ -118,6 +118,10 @@ class BrokeringRun(FSMModelMixin, models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(
+        help_text="A queued or running run still here after this is abandoned (its "
+        "worker died); the running task extends it with every batch."
+    )
 
     class Meta:
         ordering = ["-id"]

@@ -28,6 +28,7 @@ from inventory.services import (
     reservation_consume,
     reservations_create_bulk,
     reservations_release,
+    stock_levels_lock_reserved,
 )
 from oms.bulk import insert_rows, save_fields
 from oms.errors import ApplicationError, Conflict
@@ -63,7 +64,6 @@ OWNER_TYPE = "order_line"
 BATCH_SIZE = 500
 SWEEP_BATCH = 200
 BROKERING_TASK = "routing.run_brokering"
-ABANDONED_AFTER = timedelta(hours=1)
 ROUTABLE_STATUSES = [Order.Status.OPENED, Order.Status.IN_FULFILLMENT]
 PARKINGS = [Order.Queue.PRE_ORDER, Order.Queue.BACKORDER]
 RELEASABLE = [
@@ -237,6 +237,7 @@ def brokering_run_start(
     with transaction.atomic():
         run = BrokeringRun.objects.create(
             rule_set=rule_set,
+            lease_expires_at=_lease_end(settings.OMS_BROKERING_RUN_QUEUED_SECONDS),
             started_by=actor if getattr(actor, "is_authenticated", False) else None,
             orders_total=Order.objects.filter(
                 queue__in=rule_set.queues, status__in=ROUTABLE_STATUSES
@@ -273,19 +274,24 @@ def brokering_run_for_schedule(*, rule_set_id: int) -> BrokeringRun | None:
         return brokering_run_start(rule_set=rule_set, enqueue=False)
 
 
-def brokering_runs_fail_abandoned(*, older_than: timedelta = ABANDONED_AFTER) -> int:
-    """Runs queued or running for longer than any run takes (their worker died and
-    the message is gone) are marked failed, so the rule set's schedule starts fresh
-    ones. Whatever they committed stays: each batch was whole."""
-    cutoff = timezone.now() - older_than
+def _lease_end(seconds: int):
+    return timezone.now() + timedelta(seconds=seconds)
+
+
+def brokering_runs_fail_abandoned() -> int:
+    """Runs queued or running past their lease (their worker died, or the message
+    is gone) are marked failed, so the rule set's schedule starts fresh ones. Whatever
+    they committed stays: each batch was whole. A run inside a batch holds its row
+    locked (skipped here); between batches it stops at its next batch, once failed,
+    so no order is routed by two runs."""
     failed = 0
     with transaction.atomic():
         for run in BrokeringRun.objects.select_for_update(skip_locked=True).filter(
             status__in=[BrokeringRun.Status.QUEUED, BrokeringRun.Status.RUNNING],
-            created_at__lt=cutoff,
+            lease_expires_at__lt=timezone.now(),
         ):
             apply_transition(
-                run, "fail", reason="Abandoned", error="Abandoned: no progress."
+                run, "fail", reason="Abandoned", error="Abandoned: its lease expired."
             )
             run.finished_at = timezone.now()
             run.save(update_fields=["status", "error", "finished_at"])
@@ -334,10 +340,13 @@ def brokering_run_execute(
     the next run carries on. One commit per batch also keeps the number of queries
     proportional to batches, not orders. `on_batch` is called after each commit
     (progress reporting). A finished run is left alone; a running one is resumed
-    (the task redelivered after its worker died: `task_acks_late`)."""
+    (the task redelivered after its worker died: `task_acks_late`). A copy of the
+    task delivered while the run is in a batch waits for that batch (the run's row
+    is locked) and then works beside it: skipping would acknowledge the message
+    that a crash of the first worker needs redelivered."""
     with transaction.atomic():
         run = (
-            BrokeringRun.objects.select_for_update(skip_locked=True)
+            BrokeringRun.objects.select_for_update(of=("self",))
             .select_related("rule_set")
             .filter(
                 pk=run_id,
@@ -350,7 +359,8 @@ def brokering_run_execute(
         if run.status == BrokeringRun.Status.QUEUED:
             apply_transition(run, "start")
             run.started_at = timezone.now()
-            run.save(update_fields=["status", "started_at"])
+        run.lease_expires_at = _lease_end(settings.OMS_BROKERING_RUN_LEASE_SECONDS)
+        run.save(update_fields=["status", "started_at", "lease_expires_at"])
     try:
         rule_set = run.rule_set
         locations = routing_locations()
@@ -359,6 +369,8 @@ def brokering_run_execute(
         stay: set[int] = set()
         while True:
             with transaction.atomic():
+                if not _run_holds_lease(run):
+                    return run
                 result = _route_batch(
                     run=run,
                     rule_set=rule_set,
@@ -376,6 +388,9 @@ def brokering_run_execute(
                     orders_split=F("orders_split") + result.split,
                     orders_unfillable=F("orders_unfillable") + result.unfillable,
                     orders_deferred=F("orders_deferred") + result.deferred,
+                    lease_expires_at=_lease_end(
+                        settings.OMS_BROKERING_RUN_LEASE_SECONDS
+                    ),
                 )
             stay |= result.stay
             if on_batch is not None:
@@ -390,10 +405,20 @@ def brokering_run_execute(
         raise
     with transaction.atomic():
         run = BrokeringRun.objects.select_for_update().get(pk=run.pk)
-        apply_transition(run, "complete")
-        run.finished_at = timezone.now()
-        run.save(update_fields=["status", "finished_at"])
+        if run.status == BrokeringRun.Status.RUNNING:  # not completed by a copy
+            apply_transition(run, "complete")
+            run.finished_at = timezone.now()
+            run.save(update_fields=["status", "finished_at"])
     return run
+
+
+def _run_holds_lease(run: BrokeringRun) -> bool:
+    """Lock the run's row for the batch (the abandoned-run sweep skips it) and say
+    whether it is still running: a run failed by that sweep routes nothing more."""
+    locked = BrokeringRun.objects.select_for_update().filter(
+        pk=run.pk, status=BrokeringRun.Status.RUNNING
+    )
+    return bool(list(locked.values_list("pk", flat=True)))
 
 
 def _batch_orders(queues, exclude, batch_size) -> list[Order]:
@@ -838,6 +863,12 @@ def _locked_request(request: FulfillmentRequest) -> tuple[Order, FulfillmentRequ
     return order, locked
 
 
+def _lock_reserved_stock(order_line_ids: Iterable[int]) -> None:
+    """The stock levels the lines hold reservations at, locked in key order before
+    they are consumed or released line by line (no deadlock with brokering)."""
+    stock_levels_lock_reserved(owner_type=OWNER_TYPE, owner_ids=order_line_ids)
+
+
 def _save_request(request: FulfillmentRequest, *fields: str) -> None:
     request.save(update_fields=["status", "updated_at", *fields])
 
@@ -918,6 +949,7 @@ def fulfillment_request_reject(
                 field_errors=errors or {"quantities": ["Choose at least one line."]},
             )
         order_lines = {line.pk: line for line in order.locked_lines}
+        _lock_reserved_stock(by_line)
         for line_id, units in quantities.items():
             request_line = by_line[line_id]
             request_line.quantity_rejected += units
@@ -1041,6 +1073,7 @@ def _hand_over(
         line.order = order
     shipped, amount = [], Decimal("0")
     first_shipment = not Shipment.objects.filter(request__order=order).exists()
+    _lock_reserved_stock([rl.order_line_id for rl in request.locked_lines])
     for request_line in request.locked_lines:
         units = request_line.quantity_pending
         if not units:
@@ -1491,6 +1524,7 @@ def order_reroute(*, order: Order, actor, reason: str = "") -> list[str]:
             .order_by("id")
         )
         order_lines = {line.pk: line for line in order.locked_lines}
+        _lock_reserved_stock(order_lines)
         for request in requests:
             for request_line in request.lines.all():
                 units = request_line.quantity_pending

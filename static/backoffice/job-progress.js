@@ -10,8 +10,7 @@
           section.querySelector('[data-field="' + f + '"]').textContent = job[f];
         });
         var bar = section.querySelector(".progress");
-        bar.setAttribute("aria-valuenow", job.progress_percent);
-        bar.firstElementChild.style.width = job.progress_percent + "%";
+        bar.value = job.progress_percent;
         if (job.finished) { setTimeout(function () { window.location.reload(); }, 600); }
         else { setTimeout(poll, 1000); }
       })

@@ -11,8 +11,7 @@
           row.querySelector('[data-field="' + f + '"]').textContent = run[f];
         });
         var bar = row.querySelector(".progress");
-        bar.setAttribute("aria-valuenow", run.progress_percent);
-        bar.firstElementChild.style.width = run.progress_percent + "%";
+        bar.value = run.progress_percent;
         if (run.status === "queued" || run.status === "running") { setTimeout(function () { poll(row); }, 1000); }
       });
   }

@@ -223,3 +223,23 @@ def test_a_conflict_is_not_replayed_so_a_retry_with_the_key_runs_again(
     assert admin_api.post(url, HTTP_IDEMPOTENCY_KEY="r-1").status_code == 409  # pending
     delivery_attempt(delivery_id=delivery.pk)  # connection refused: failed
     assert admin_api.post(url, HTTP_IDEMPOTENCY_KEY="r-1").status_code == 202
+
+
+def test_a_503_logs_the_database_error_with_its_sqlstate(caplog):
+    """An operator finds why a request got `database_unavailable` in the log."""
+    import psycopg
+    from django.db import OperationalError
+    from django.test import RequestFactory
+
+    from oms.api.exceptions import exception_handler
+
+    error = OperationalError("deadlock detected\nDETAIL: Process 1 waits for ...")
+    error.__cause__ = psycopg.errors.DeadlockDetected("deadlock detected")
+    request = RequestFactory().post("/api/v1/fulfillment-requests/7/ship")
+
+    response = exception_handler(error, {"request": request})
+
+    assert response.status_code == 503
+    assert response.data["type"] == "database_unavailable"
+    assert "POST /api/v1/fulfillment-requests/7/ship" in caplog.text
+    assert "sqlstate=40P01 deadlock detected | DETAIL: Process 1" in caplog.text

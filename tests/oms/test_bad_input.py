@@ -38,6 +38,20 @@ def _write_operations() -> list[tuple[str, str, dict]]:
     return operations
 
 
+def _bodyless_actions() -> list[tuple[str, str]]:
+    """(METHOD, path template) of every write endpoint that takes no JSON body
+    (confirm, retry, rotate a secret, start a run...)."""
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    return [
+        (method.upper(), path)
+        for path, methods in schema["paths"].items()
+        for method, operation in methods.items()
+        if method in WRITE_METHODS
+        and "application/json"
+        not in operation.get("requestBody", {}).get("content", {})
+    ]
+
+
 def _route(path_template: str) -> str:
     """/api/v1/orders/{number} → /api/v1/orders/<number>; {id} is a <pk>."""
     return path_template.replace("{id}", "<pk>").replace("{", "<").replace("}", ">")
@@ -125,6 +139,18 @@ def test_malformed_json_wrong_types_and_unknown_fields_are_400s(world):  # noqa:
         ]
 
     assert len(bodies) > 100
+    assert _refusals(world, bodies) == []
+
+
+def test_a_malformed_body_to_an_action_without_one_is_a_400(world):  # noqa: F811
+    bodies = []
+    for method, template in _bodyless_actions():
+        bodies += [
+            ("malformed JSON", method, template, '{"confirm": tr', is_400),
+            ("not an object", method, template, "[1, 2]", is_400),
+        ]
+
+    assert len(bodies) >= 10
     assert _refusals(world, bodies) == []
 
 

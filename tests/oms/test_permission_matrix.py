@@ -487,6 +487,10 @@ def concrete_path(route: str, world: World) -> str:
 
 
 def observed_status(world: World, role: str, method: str, path: str) -> int:
+    return observed_response(world, role, method, path).status_code
+
+
+def observed_response(world: World, role: str, method: str, path: str):
     client = world.clients[role]
     send = getattr(client, method.lower())
     kwargs = {}
@@ -499,7 +503,7 @@ def observed_status(world: World, role: str, method: str, path: str) -> int:
         response = send(path, **kwargs)
         transaction.set_rollback(True)
     client.cookies = cookies
-    return response.status_code
+    return response
 
 
 # The tests ------------------------------------------------------------------------
@@ -531,3 +535,35 @@ def test_every_role_gets_the_status_the_matrix_says(world):
             wrong.append(f'"{cell}": {observed},  # MATRIX says {MATRIX[cell]}')
 
     assert not wrong, "Statuses differ from MATRIX:\n" + "\n".join(wrong)
+
+
+ERROR_KEYS = {"type", "title", "status", "detail", "errors"}
+
+
+def _refusal_problem(response, path: str) -> str | None:
+    """What is wrong with a 403/404: the API answers in its error shape, a page
+    with the back-office's own error page (never Django's bare one)."""
+    if path.startswith("/api/"):
+        is_json = response.get("Content-Type", "").startswith("application/json")
+        if not is_json or not ERROR_KEYS <= set(response.json()):
+            return f"not the error shape: {response.content[:120]!r}"
+        return None
+    if 'data-testid="error-page"' not in response.content.decode():
+        return f"not the back-office error page: {response.content[:120]!r}"
+    return None
+
+
+def test_every_refusal_is_in_the_error_shape_or_the_error_page(world):
+    problems = []
+    for cell, statuses in MATRIX.items():
+        method, route = cell.split(" ", 1)
+        path = concrete_path(route, world)
+        for role, expected in zip(ROLES, statuses, strict=True):
+            if expected not in (403, 404):
+                continue
+            response = observed_response(world, role, method, path)
+            problem = _refusal_problem(response, path)
+            if problem:
+                problems.append(f"{role} {cell} → {response.status_code} {problem}")
+
+    assert problems == []

@@ -25,9 +25,14 @@ def throttle(settings):
     cache.clear()
 
 
-def _log_in(username: str, password: str, address: str = "10.0.0.1"):
+def _log_in(
+    username: str, password: str, address: str = "10.0.0.1", forwarded_for: str = ""
+):
     client = Client(REMOTE_ADDR=address)
-    response = client.post(LOGIN, {"username": username, "password": password})
+    headers = {"x-forwarded-for": forwarded_for} if forwarded_for else {}
+    response = client.post(
+        LOGIN, {"username": username, "password": password}, headers=headers
+    )
     return client, response
 
 
@@ -53,6 +58,43 @@ def test_after_too_many_failures_even_the_right_password_is_refused(
 
 
 @pytest.mark.django_db
+def test_without_trusted_proxies_a_forged_forwarded_for_does_not_escape_the_lockout(
+    make_user, throttle, settings
+):
+    settings.OMS_TRUSTED_PROXIES = 0
+    make_user(Role.CSR, username="fay")
+    for attempt in range(3):
+        _log_in("fay", "wrong", forwarded_for=f"192.0.2.{attempt}")
+
+    _, locked = _log_in("fay", "test-password", forwarded_for="192.0.2.99")
+
+    assert "Too many failed logins for this username" in locked.text
+
+
+@pytest.mark.django_db
+def test_behind_a_trusted_proxy_each_client_address_is_throttled_apart(
+    make_user, throttle, settings
+):
+    """Every request comes from the proxy (one REMOTE_ADDR); the proxy appends the
+    client's address to whatever X-Forwarded-For the client sent."""
+    settings.OMS_TRUSTED_PROXIES = 1
+    make_user(Role.CSR, username="gus")
+    proxy = "10.9.9.9"
+    for _ in range(3):
+        _log_in("gus", "wrong", address=proxy, forwarded_for="198.51.100.7")
+
+    _, attacker = _log_in(
+        "gus", "test-password", address=proxy, forwarded_for="1.2.3.4, 198.51.100.7"
+    )
+    _, colleague = _log_in(
+        "gus", "test-password", address=proxy, forwarded_for="198.51.100.8"
+    )
+
+    assert "Too many failed logins for this username" in attacker.text
+    assert colleague.status_code == 302
+
+
+@pytest.mark.django_db
 def test_a_successful_login_clears_the_failures(make_user, throttle):
     make_user(Role.CSR, username="erin")
     for _ in range(2):
@@ -68,6 +110,18 @@ def test_a_successful_login_clears_the_failures(make_user, throttle):
 
 
 @pytest.mark.django_db
+def test_a_form_without_its_csrf_token_gets_the_back_office_error_page(make_user):
+    make_user(Role.CSR, username="hal")
+    client = Client(enforce_csrf_checks=True)
+
+    response = client.post(LOGIN, {"username": "hal", "password": "test-password"})
+
+    assert response.status_code == 403
+    assert 'data-testid="error-page"' in response.text
+    assert "Form expired" in response.text
+
+
+@pytest.mark.django_db
 def test_back_office_pages_send_the_security_headers(make_user, settings):
     settings.SECURE_HSTS_SECONDS = 31_536_000
     client = Client()
@@ -80,7 +134,7 @@ def test_back_office_pages_send_the_security_headers(make_user, settings):
     policy = page["Content-Security-Policy"]
     assert "script-src 'self'" in policy
     assert "frame-ancestors 'none'" in policy
-    assert "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+    assert "unsafe-inline" not in policy
     assert login["Content-Security-Policy"] == policy
     assert page["X-Content-Type-Options"] == "nosniff"
     assert page["Referrer-Policy"] == "same-origin"
@@ -91,6 +145,7 @@ def test_back_office_pages_send_the_security_headers(make_user, settings):
 
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
 INLINE_HANDLER = re.compile(r"\son[a-z]+\s*=", re.IGNORECASE)
+INLINE_STYLE = re.compile(r"<style\b|\sstyle\s*=", re.IGNORECASE)
 
 
 def test_templates_have_no_inline_scripts_the_policy_would_block():
@@ -105,6 +160,16 @@ def test_templates_have_no_inline_scripts_the_policy_would_block():
         "Move inline <script> and on…= handlers to static/backoffice/*.js "
         "(see backoffice.js: data-confirm)"
     )
+
+
+def test_templates_have_no_inline_styles_the_policy_would_block():
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "templates").rglob("*.html")
+        if INLINE_STYLE.search(path.read_text())
+    ]
+
+    assert offenders == [], "Move style attributes to classes in static/*.css"
 
 
 @pytest.mark.slow

@@ -2,6 +2,7 @@
 order either routed with its reservations or still queued."""
 
 import threading
+import time
 from decimal import Decimal
 
 import pytest
@@ -258,9 +259,10 @@ def test_beat_fails_an_abandoned_run_and_starts_a_new_one(
     put_stock(places["near"], products["SKU-A"], 10)
     london_order(lines=LINES, shipping_price=Decimal("0"), shipping_tax=Decimal("0"))
     stuck = services.brokering_run_start(rule_set=default_rules, enqueue=False)
-    # Its message was lost two hours ago (the clock, not a state change).
+    # Its message was lost; its lease ran out a minute ago (the clock, not a state
+    # change).
     BrokeringRun.objects.filter(pk=stuck.pk).update(
-        created_at=timezone.now() - timedelta(hours=2)
+        lease_expires_at=timezone.now() - timedelta(minutes=1)
     )
 
     run_brokering_task.apply(kwargs={"rule_set_id": default_rules.pk})
@@ -269,6 +271,132 @@ def test_beat_fails_an_abandoned_run_and_starts_a_new_one(
     assert stuck.status == "failed"
     fresh = BrokeringRun.objects.exclude(pk=stuck.pk).get()
     assert (fresh.status, fresh.orders_routed) == ("completed", 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_outliving_its_first_lease_is_not_taken_for_abandoned(
+    london_order, places, products, put_stock, default_rules, settings
+):
+    """The task extends the lease with every batch, so the sweep leaves a live run
+    alone however long it lasts."""
+    settings.OMS_BROKERING_RUN_LEASE_SECONDS = 1
+    put_stock(places["near"], products["SKU-A"], 10)
+    for _ in range(4):
+        london_order(
+            lines=LINES, shipping_price=Decimal("0"), shipping_tax=Decimal("0")
+        )
+    run = services.brokering_run_start(rule_set=default_rules, enqueue=False)
+    swept = []
+
+    def slow_batch_then_sweep(progress):
+        time.sleep(0.6)
+        swept.append(services.brokering_runs_fail_abandoned())
+
+    finished = services.brokering_run_execute(
+        run_id=run.pk, batch_size=1, on_batch=slow_batch_then_sweep
+    )
+
+    assert (finished.status, finished.orders_routed) == ("completed", 4)
+    assert swept == [0, 0, 0, 0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_failed_as_abandoned_routes_nothing_more_and_a_fresh_run_goes_on(
+    london_order, places, products, put_stock, default_rules
+):
+    """Its worker was only slow: the sweep failed it between two batches. It stops
+    at the next one, and the rule set's next tick routes the rest, each order once."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    put_stock(places["near"], products["SKU-A"], 10)
+    orders = [
+        london_order(
+            lines=LINES, shipping_price=Decimal("0"), shipping_tax=Decimal("0")
+        )
+        for _ in range(5)
+    ]
+    run = services.brokering_run_start(rule_set=default_rules, enqueue=False)
+
+    def lease_runs_out(progress):
+        BrokeringRun.objects.filter(pk=run.pk).update(
+            lease_expires_at=timezone.now() - timedelta(seconds=1)
+        )
+        services.brokering_runs_fail_abandoned()
+
+    stopped = services.brokering_run_execute(
+        run_id=run.pk, batch_size=2, on_batch=lease_runs_out
+    )
+
+    stopped.refresh_from_db()
+    assert (stopped.status, stopped.orders_routed) == ("failed", 2)
+    assert "lease expired" in stopped.error
+    _consistent(orders)
+    run_brokering_task.apply(kwargs={"rule_set_id": default_rules.pk})
+    fresh = BrokeringRun.objects.exclude(pk=run.pk).get()
+    assert (fresh.status, fresh.orders_routed) == ("completed", 3)
+    assert FulfillmentRequest.objects.count() == 5
+    _consistent(orders)
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+@needs_services
+@pytest.mark.django_db(transaction=True)
+def test_a_run_whose_worker_was_killed_is_taken_over_once_its_lease_runs_out(
+    london_order, places, products, put_stock, default_rules, private_redis, settings
+):
+    """SIGKILL of the worker in the middle of a run, with the broker's production
+    visibility timeout (an hour before the message comes back): the rule set's next
+    tick after the lease fails the run and a fresh one routes the rest, each order
+    exactly once; the message handed back later changes nothing."""
+    settings.OMS_BROKERING_RUN_LEASE_SECONDS = 2
+    put_stock(places["near"], products["SKU-A"], 100)
+    orders = [
+        london_order(
+            lines=LINES, shipping_price=Decimal("0"), shipping_tax=Decimal("0")
+        )
+        for _ in range(40)
+    ]
+    run = services.brokering_run_start(rule_set=default_rules, enqueue=False)
+    worker = WorkerProcess(
+        app="tests.fault_worker",
+        REDIS_URL=private_redis.url,
+        FAULT_BROKERING_BATCH="4",
+        FAULT_BROKERING_PAUSE="0.3",
+        OMS_BROKERING_RUN_LEASE_SECONDS="2",
+    ).start()
+    try:
+        publish(run_brokering_task, broker_url=private_redis.url, run_id=run.pk)
+        wait_until(
+            lambda: BrokeringRun.objects.get(pk=run.pk).orders_routed >= 8,
+            timeout=30,
+            message="the run never began",
+        )
+    finally:
+        worker.kill()
+    assert BrokeringRun.objects.get(pk=run.pk).status == "running"
+    _consistent(orders)
+    killed_at = time.monotonic()
+
+    def next_tick_takes_over() -> bool:
+        run_brokering_task.apply(kwargs={"rule_set_id": default_rules.pk})
+        return BrokeringRun.objects.get(pk=run.pk).status == "failed"
+
+    wait_until(next_tick_takes_over, timeout=10, message="the run was never failed")
+
+    assert time.monotonic() - killed_at < 5
+    fresh = BrokeringRun.objects.exclude(pk=run.pk).get()
+    assert fresh.status == "completed"
+    services.brokering_run_execute(run_id=run.pk)  # the message handed back at last
+    assert FulfillmentRequest.objects.count() == 40
+    assert set(FulfillmentRequest.objects.values_list("order_id", flat=True)) == {
+        o.pk for o in orders
+    }
+    assert Reservation.objects.count() == 40
+    assert Event.objects.filter(name="fulfillment_request.assigned").count() == 40
+    _consistent(orders)
 
 
 @pytest.mark.slow
