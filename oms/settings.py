@@ -417,7 +417,7 @@ CELERY_BEAT_SCHEDULE["workflows.retry_due_runs"] = {
 }
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
     {
-        "OrderTypeEnum": "orders.models.OrderType",
+        "OrderFlowEnum": "orders.models.OrderFlow",
         "WorkflowStepConditionEnum": "orders.workflows.models.StepCondition",
         "ItemConditionEnum": "returns.models.ItemCondition",
     }

@@ -112,7 +112,7 @@ def order_created_payload(order: Order, lines: Iterable[OrderLine]) -> dict:
         "number": order.number,
         "channel": order.channel.code,
         "external_id": order.external_id,
-        "order_type": order.order_type,
+        "order_type": order.order_type_id,
         "currency": order.currency,
         "total": order.total,
         "grace_period_ends_at": order.grace_period_ends_at,
@@ -342,7 +342,7 @@ def open_or_hold(*, order: Order, account, actor) -> Order:
 
 def _route_pickup(order: Order) -> None:
     """A BOPIS order goes straight to its pickup store, without brokering."""
-    if order.order_type == Order.Type.BOPIS and order.queue == Order.Queue.BROKERING:
+    if order.flow == Order.Flow.BOPIS and order.queue == Order.Queue.BROKERING:
         from orders.routing.services import pickup_route
 
         pickup_route(order=order)
@@ -1026,7 +1026,7 @@ def order_update(*, order: Order, actor, lines=None, **changes) -> Order:
                 "edited.",
                 code=errors.GRACE_PERIOD_OVER,
             )
-        if lines is not None and order.order_type == Order.Type.REPLACEMENT:
+        if lines is not None and order.flow == Order.Flow.REPLACEMENT:
             raise Conflict(
                 f"The lines of replacement order {order.number} come from its "
                 "return; cancel it and exchange again instead.",
@@ -1041,7 +1041,7 @@ def order_update(*, order: Order, actor, lines=None, **changes) -> Order:
                 external_id=order.external_id,
                 currency=order.currency,
                 lines=list(lines),
-                order_type=order.order_type,
+                order_type=order.order_type_id,
                 pickup_location=order.pickup_location.code
                 if order.pickup_location
                 else "",

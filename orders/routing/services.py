@@ -523,7 +523,7 @@ def _route_batch(
     for order in orders:
         if not lines[order.pk]:
             continue
-        if order.order_type == Order.Type.BOPIS and order.pickup_location_id:
+        if order.flow == Order.Flow.BOPIS and order.pickup_location_id:
             decision = pickup_decision(
                 order, lines[order.pk], stock, codes.get(order.pickup_location_id, "")
             )
@@ -616,7 +616,7 @@ def _place(*, run, orders, decisions, safety, safety_override, auto_cancel):
                 },
             )
             for d in unfillable
-            if orders[d.order_id].order_type == Order.Type.BOPIS
+            if orders[d.order_id].flow == Order.Flow.BOPIS
         ]
     )
     return routed, unfillable, failed
@@ -656,7 +656,7 @@ def pickup_route(*, order: Order) -> bool:
 
 
 def _parking_for(order: Order) -> str:
-    if order.order_type == Order.Type.BOPIS:
+    if order.flow == Order.Flow.BOPIS:
         return Order.Queue.BOPIS_REJECTED
     return Order.Queue.UNFILLABLE
 
@@ -687,7 +687,7 @@ def _create_requests(*, run, orders, decisions, now) -> None:
                 "order": order.pk,
                 "location": assignment.location_id,
                 "status": FulfillmentRequest.Status.ASSIGNED,
-                "is_pickup": order.order_type == Order.Type.BOPIS,
+                "is_pickup": order.flow == Order.Flow.BOPIS,
                 "brokering_run": run.pk if run else None,
                 "explanation": decision.explanation,
                 "rejection_reason": "",
@@ -1569,7 +1569,7 @@ def bopis_convert(
             order.pickup_location = pickup_location
             choice = {"pickup_location": pickup_location.code}
         else:
-            order.order_type = Order.Type.STANDARD
+            order.order_type_id = Order.Flow.STANDARD
             order.shipping_address = shipping_address
             choice = {"home_delivery": True}
         order.queue = Order.Queue.BROKERING

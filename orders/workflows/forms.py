@@ -32,6 +32,9 @@ class OrderTypeForm(forms.Form):
     description = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}), required=False
     )
+    active = forms.BooleanField(
+        required=False, initial=True, label="Active (intake takes its orders)"
+    )
 
     @classmethod
     def initial_for(cls, order_type: OrderTypeDefinition) -> dict:

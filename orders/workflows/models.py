@@ -9,7 +9,7 @@ each transition, explicitly (no signals).
 from django.db import models
 from django.db.models import Q
 
-from orders.models import OrderStatus, OrderType
+from orders.models import OrderFlow, OrderStatus
 
 
 class WorkflowStage(models.TextChoices):
@@ -29,16 +29,18 @@ class WorkflowStage(models.TextChoices):
 
 class OrderTypeDefinition(models.Model):
     """An order type as retailers configure it: a code orders carry in
-    `Order.order_type`, the lifecycle flow it follows in code, and the stages it
-    goes through (the chart's columns). Named apart from `Order.Type`, the flows."""
+    `Order.order_type` (a foreign key to it), the lifecycle flow it follows in
+    code, and the stages it goes through (the chart's columns). Intake takes
+    orders of active types only."""
 
-    Flow = OrderType
+    Flow = OrderFlow
 
     code = models.SlugField(max_length=20, unique=True)
     name = models.CharField(max_length=100)
     flow = models.CharField(max_length=20, choices=Flow.choices)
     stages = models.JSONField(default=list, blank=True)
     description = models.TextField(blank=True)
+    active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -47,7 +49,7 @@ class OrderTypeDefinition(models.Model):
         verbose_name = "order type"
         constraints = [
             models.CheckConstraint(
-                condition=Q(flow__in=OrderType.values), name="order_type_flow_valid"
+                condition=Q(flow__in=OrderFlow.values), name="order_type_flow_valid"
             )
         ]
 

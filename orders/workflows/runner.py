@@ -204,8 +204,8 @@ def run_stage(*, orders: Sequence[Order], stage: str, actor=None) -> None:
     config = current_config()
     by_type: dict[str, list[Order]] = defaultdict(list)
     for order in orders:
-        if config.stage_steps(order.order_type, stage):
-            by_type[order.order_type].append(order)
+        if config.stage_steps(order.order_type_id, stage):
+            by_type[order.order_type_id].append(order)
     if not by_type:
         return
     if _nesting.get() >= MAX_NESTING:
@@ -376,7 +376,7 @@ def run_retry(*, run_id: int, by_hand: bool = False) -> WorkflowStepRun | None:
         order = _locked_order(run.order_id)
         config = current_config()
         steps = [
-            s for s in config.stage_steps(order.order_type, run.stage) if s.is_async
+            s for s in config.stage_steps(order.order_type_id, run.stage) if s.is_async
         ]
         index = next((i for i, s in enumerate(steps) if s.id == run.step_id), None)
         if index is None:

@@ -16,7 +16,7 @@ from orders.workflows.models import (
     WorkflowStepGroup,
 )
 
-TYPE_FIELDS = ("code", "name", "flow", "stages", "description")
+TYPE_FIELDS = ("code", "name", "flow", "stages", "description", "active")
 STEP_FIELDS = (
     "name",
     "action",
@@ -54,6 +54,12 @@ def _type_errors(fields: dict, instance: OrderTypeDefinition | None) -> dict:
         errors["name"] = ["Give it a name."]
     if "flow" in fields and fields["flow"] not in OrderTypeDefinition.Flow.values:
         errors["flow"] = [f"One of: {', '.join(OrderTypeDefinition.Flow.values)}."]
+    elif (
+        instance is not None
+        and fields.get("flow", instance.flow) != instance.flow
+        and instance.orders.exists()
+    ):
+        errors["flow"] = ["Orders of this type follow its flow; it cannot change."]
     stages = fields.get("stages")
     if stages is not None and (
         not isinstance(stages, list) or set(stages) - set(WorkflowStage.values)
@@ -100,7 +106,9 @@ def order_type_create(*, copy_from: OrderTypeDefinition | None = None, **fields)
 
 
 def order_type_update(*, order_type: OrderTypeDefinition, **fields):
-    """Change name, flow, stages or description; the code orders carry stays."""
+    """Change name, flow, stages, description or whether intake takes orders of
+    the type (`active`); the code orders carry stays, and so does the flow once
+    orders follow it."""
     if "code" in fields and fields["code"] != order_type.code:
         _refuse("The code cannot change.", {"code": ["Orders carry this code."]})
     fields.pop("code", None)
