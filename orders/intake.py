@@ -307,8 +307,7 @@ def _only_created(prepared: _Prepared) -> bool:
     complete, no opening at once): nothing that can fail after the payment."""
     order = prepared.order
     return (
-        order.flow != Order.Flow.POS
-        and order.grace_period_ends_at > order.created_at
+        order.flow != Order.Flow.POS and order.grace_period_ends_at > order.created_at
     )
 
 

@@ -34,7 +34,7 @@ from orders.refund_calculator import (
     swap_amounts,
 )
 from orders.workflows.models import WorkflowStage
-from orders.workflows.runner import WorkflowStepFailed, run_stage
+from orders.workflows.runner import WorkflowStepFailed, run_stage, transition_atomic
 from payments.money import quantize
 from payments.selectors import (
     payment_account_for_owner,
@@ -384,7 +384,7 @@ def pos_complete(*, order: Order, lines: list[OrderLine], account) -> Order:
 def order_open(*, order_id: int) -> Order | None:
     """Open one created order whose grace period is over (the sweep's unit of work).
     Skips an order someone holds the lock of, or that is no longer due."""
-    with transaction.atomic():
+    with transition_atomic():
         order = (
             Order.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("channel")
@@ -430,7 +430,7 @@ def orders_recheck_on_hold(*, limit: int = SWEEP_BATCH) -> int:
     for pk in Order.objects.filter(status=Order.Status.ON_HOLD).values_list(
         "pk", flat=True
     )[:limit]:
-        with transaction.atomic():
+        with transition_atomic():
             order = (
                 Order.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("channel")
@@ -514,7 +514,7 @@ def order_approve(*, order: Order, actor, comment: str) -> Order:
             code="comment_required",
             field_errors={"comment": ["A comment is required."]},
         )
-    with transaction.atomic():
+    with transition_atomic():
         order = lock_order(order_id=order.pk)
         return _approve(order=order, actor=actor, comment=comment.strip())
 
@@ -606,7 +606,7 @@ def order_cancel(*, order: Order, actor, reason: str) -> Order:
 
     409 when part of it has shipped (that part is returned instead) or the order is
     completed or cancelled already. NOWAIT lock on the order row."""
-    with transaction.atomic():
+    with transition_atomic():
         order = lock_order(order_id=order.pk)
         require_cancellable(order=order, lines=order.locked_lines)
         units = {
@@ -743,7 +743,7 @@ def order_lines_cancel(
     Open units go first; touching allocated units releases the line's reservation
     and sends the line back to routing. Cancelling everything left cancels the order
     (shipping included, `order.cancelled`). Shipped units: 409. NOWAIT lock."""
-    with transaction.atomic():
+    with transition_atomic():
         order = lock_order(order_id=order.pk)
         _require_changeable(order)
         units = _validated_units(order, quantities)

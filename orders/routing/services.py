@@ -55,7 +55,7 @@ from orders.services import (
     order_lines_cancel,
 )
 from orders.workflows.models import WorkflowStage
-from orders.workflows.runner import run_stage
+from orders.workflows.runner import run_stage, transition_atomic
 from payments.money import quantize
 from payments.services import payment_capture
 
@@ -1130,7 +1130,7 @@ def fulfillment_request_ship(
             code="invalid_shipment",
             field_errors=errors,
         )
-    with transaction.atomic():
+    with transition_atomic():
         order, request = _locked_request(request)
         apply_transition(
             request, "ship", actor=actor, reason=f"{carrier} {tracking_number}"
@@ -1152,7 +1152,7 @@ def fulfillment_request_ready_for_pickup(
     """A pickup is waiting at the store: → ready_for_pickup with a pickup deadline
     (OMS_PICKUP_DEADLINE_DAYS, default 7) and `fulfillment_request.ready_for_pickup`
     for the customer notification."""
-    with transaction.atomic():
+    with transition_atomic():
         order, request = _locked_request(request)
         apply_transition(request, "ready_for_pickup", actor=actor)
         request.pickup_deadline = timezone.now() + timedelta(days=pickup_days())
@@ -1176,7 +1176,7 @@ def fulfillment_request_picked_up(
 ) -> FulfillmentRequest:
     """The customer collected the pickup: → completed, stock consumed, payment
     captured, order completed."""
-    with transaction.atomic():
+    with transition_atomic():
         order, request = _locked_request(request)
         apply_transition(request, "pick_up", actor=actor)
         _save_request(request)

@@ -179,6 +179,7 @@ StepCondition = WorkflowStep.Condition
 
 
 class StepResult(models.TextChoices):
+    PENDING = "pending", "Pending"
     SUCCESS = "success", "Success"
     WARNING = "warning", "Warning"
     ERROR = "error", "Error"
@@ -187,8 +188,10 @@ class StepResult(models.TextChoices):
 
 class WorkflowStepRun(models.Model):
     """One run of one step for one order: the record behind the timeline and the
-    retry button. An asynchronous step that failed is `retrying` until its
-    attempts are spent (`next_attempt_at` says when), then `error`."""
+    retry button. An asynchronous step is `pending` from the transition's own
+    transaction until a worker claims and runs it (`next_attempt_at` says when the
+    sweep takes it, should the task be lost); one that failed is `retrying` until
+    its attempts are spent (`next_attempt_at` says when), then `error`."""
 
     Result = StepResult
 
@@ -230,7 +233,7 @@ class WorkflowStepRun(models.Model):
             models.Index(
                 fields=["next_attempt_at"],
                 name="workflow_run_due_idx",
-                condition=Q(result="retrying"),
+                condition=Q(result__in=["pending", "retrying"]),
             ),
         ]
 

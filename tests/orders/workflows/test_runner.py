@@ -51,7 +51,10 @@ def test_a_failing_step_with_stop_on_error_rolls_the_transition_back(
     assert order.status == Order.Status.CREATED
     assert order.tags == [] and order.notes == ""
     assert not Event.objects.filter(name="order.opened").exists()
-    assert runs_of(order) == []
+    assert runs_of(order) == [("Export", "error")]
+    assert WorkflowStepRun.objects.get().message == (
+        "The ERP is down. The transition was refused and rolled back."
+    )
 
 
 def test_a_failing_step_without_stop_on_error_lets_the_rest_run(
