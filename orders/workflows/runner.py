@@ -408,7 +408,7 @@ def run_pending_steps(*, order_id: int, stage: str) -> int:
         ]
         seen = _results(next(iter(pending.values())).prior_results)
         recorder = _AsyncRecorder(
-            order, stage, seen, {s.id for s in steps}, claimed=pending
+            order, stage, seen, {s.id for s in steps}, claimed=dict(pending)
         )
         run_steps(
             steps=steps,
