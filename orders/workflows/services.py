@@ -247,15 +247,35 @@ def step_delete(*, step: WorkflowStep) -> None:
 
 
 def group_create(
-    *, code: str, name: str, stop_on_error: bool = True
+    *, code: str, name: str, stop_on_error: bool = True, description: str = ""
 ) -> WorkflowStepGroup:
     """A named, reusable list of steps (add its members with `step_create(group=)`)."""
+    errors = {}
     if WorkflowStepGroup.objects.filter(code=code).exists():
-        _refuse("The group is not valid.", {"code": [f"{code!r} exists already."]})
+        errors["code"] = [f"{code!r} exists already."]
+    if not name.strip():
+        errors["name"] = ["Give it a name."]
+    if errors:
+        _refuse("The group is not valid.", errors)
     with transaction.atomic():
         group = WorkflowStepGroup.objects.create(
-            code=code, name=name, stop_on_error=stop_on_error
+            code=code, name=name, stop_on_error=stop_on_error, description=description
         )
+        config_changed()
+    return group
+
+
+def group_update(
+    *, group: WorkflowStepGroup, name: str, stop_on_error: bool, description: str
+) -> WorkflowStepGroup:
+    """Rename a group, or change whether a member's error skips the rest; the
+    code steps refer to it by stays."""
+    if not name.strip():
+        _refuse("The group is not valid.", {"name": ["Give it a name."]})
+    with transaction.atomic():
+        group.name, group.description = name, description
+        group.stop_on_error = stop_on_error
+        group.save()
         config_changed()
     return group
 
