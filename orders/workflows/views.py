@@ -30,6 +30,21 @@ def _errors_to_form(form, exc: ApplicationError) -> None:
         form.add_error(name if name in form.fields else None, errors)
 
 
+def _saved(request, form, save, success) -> bool:
+    """Run `save()` when the form is valid: True with the `success(saved)`
+    message, or False with the service's refusal shown on the form."""
+    if not form.is_valid():
+        return False
+    try:
+        saved = save()
+    except ApplicationError as exc:
+        _errors_to_form(form, exc)
+        messages.error(request, exc.message)
+        return False
+    messages.success(request, success(saved))
+    return True
+
+
 class OrderTypeListView(RoleRequiredMixin, TemplateView):
     template_name = "workflows/order_type_list.html"
     allowed_roles = ADMIN
@@ -125,19 +140,17 @@ class ChartView(RoleRequiredMixin, View):
     def post(self, request, code: str):
         order_type = selectors.order_type_get(code=code)
         form = StepForm(request.POST)
-        if form.is_valid():
-            try:
-                step = services.step_create(
-                    order_type=order_type,
-                    stage=form.cleaned_data["stage"],
-                    **form.step_fields(),
-                )
-            except ApplicationError as exc:
-                _errors_to_form(form, exc)
-                messages.error(request, exc.message)
-            else:
-                messages.success(request, f"Step “{step.name}” added.")
-                return redirect("workflows:chart", code=code)
+        if _saved(
+            request,
+            form,
+            lambda: services.step_create(
+                order_type=order_type,
+                stage=form.cleaned_data["stage"],
+                **form.step_fields(),
+            ),
+            lambda step: f"Step “{step.name}” added.",
+        ):
+            return redirect("workflows:chart", code=code)
         return self._render(request, order_type, form)
 
 
@@ -176,15 +189,13 @@ class StepEditView(RoleRequiredMixin, View):
                 redirect_to=back,
             )
         form = self._form(step, request.POST)
-        if form.is_valid():
-            try:
-                services.step_update(step=step, **form.step_fields())
-            except ApplicationError as exc:
-                _errors_to_form(form, exc)
-                messages.error(request, exc.message)
-            else:
-                messages.success(request, f"Step “{step.name}” saved.")
-                return redirect(back)
+        if _saved(
+            request,
+            form,
+            lambda: services.step_update(step=step, **form.step_fields()),
+            lambda saved: f"Step “{saved.name}” saved.",
+        ):
+            return redirect(back)
         return self._render(request, step, form)
 
 
@@ -204,15 +215,13 @@ class GroupListView(RoleRequiredMixin, View):
 
     def post(self, request):
         form = GroupForm(request.POST)
-        if form.is_valid():
-            try:
-                group = services.group_create(**form.cleaned_data)
-            except ApplicationError as exc:
-                _errors_to_form(form, exc)
-                messages.error(request, exc.message)
-            else:
-                messages.success(request, f"Step group {group.name} created.")
-                return redirect("workflows:group", code=group.code)
+        if _saved(
+            request,
+            form,
+            lambda: services.group_create(**form.cleaned_data),
+            lambda group: f"Step group {group.name} created.",
+        ):
+            return redirect("workflows:group", code=form.cleaned_data["code"])
         return self._render(request, form)
 
 
@@ -242,16 +251,16 @@ class GroupView(RoleRequiredMixin, View):
     def post(self, request, code: str):
         group = selectors.group_get(code=code)
         form = GroupForm.for_group(group, request.POST)
-        if form.is_valid():
-            fields = {k: v for k, v in form.cleaned_data.items() if k != "code"}
-            try:
-                services.group_update(group=group, **fields)
-            except ApplicationError as exc:
-                _errors_to_form(form, exc)
-                messages.error(request, exc.message)
-            else:
-                messages.success(request, f"Step group {group.name} saved.")
-                return redirect("workflows:group", code=code)
+        if _saved(
+            request,
+            form,
+            lambda: services.group_update(
+                group=group,
+                **{k: v for k, v in form.cleaned_data.items() if k != "code"},
+            ),
+            lambda saved: f"Step group {saved.name} saved.",
+        ):
+            return redirect("workflows:group", code=code)
         return _group_page(request, group, form=form)
 
 
@@ -263,15 +272,13 @@ class GroupStepCreateView(RoleRequiredMixin, View):
     def post(self, request, code: str):
         group = selectors.group_get(code=code)
         form = StepForm(request.POST, in_group=True)
-        if form.is_valid():
-            try:
-                step = services.step_create(group=group, **form.step_fields())
-            except ApplicationError as exc:
-                _errors_to_form(form, exc)
-                messages.error(request, exc.message)
-            else:
-                messages.success(request, f"Step “{step.name}” added to {group.name}.")
-                return redirect("workflows:group", code=code)
+        if _saved(
+            request,
+            form,
+            lambda: services.step_create(group=group, **form.step_fields()),
+            lambda step: f"Step “{step.name}” added to {group.name}.",
+        ):
+            return redirect("workflows:group", code=code)
         return _group_page(request, group, step_form=form)
 
 
