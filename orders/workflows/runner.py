@@ -389,14 +389,18 @@ def run_pending_steps(*, order_id: int, stage: str) -> int:
     and run their steps, in one transaction holding the runs and the order's row:
     another worker skips them (SKIP LOCKED), and a worker that dies leaves them
     pending for the sweep. Their conditions see the results of the synchronous
-    steps of the transition (`prior_results`). Returns the number claimed."""
+    steps of the transition (`prior_results`). Returns the number run (0: none
+    left to claim)."""
     with transaction.atomic():
-        pending = {
-            run.step_id: run
-            for run in WorkflowStepRun.objects.select_for_update(skip_locked=True)
+        pending: dict[int, WorkflowStepRun] = {}
+        # The order entered the stage twice before a worker came: the older runs
+        # now, the newer on the next call.
+        for run in (
+            WorkflowStepRun.objects.select_for_update(skip_locked=True)
             .filter(order_id=order_id, stage=stage, result=StepResult.PENDING)
             .order_by("id")
-        }
+        ):
+            pending.setdefault(run.step_id, run)
         if not pending:
             return 0
         order = _locked_order(order_id)

@@ -11,7 +11,8 @@ from orders.workflows import runner
 @shared_task(name="workflows.run_pending_steps", acks_late=True)
 def run_pending_steps_task(*, stage: str, order_ids: list[int]) -> None:
     for order_id in order_ids:
-        runner.run_pending_steps(order_id=order_id, stage=stage)
+        while runner.run_pending_steps(order_id=order_id, stage=stage):
+            pass
 
 
 @shared_task(

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from orders.intake import order_create
 from orders.workflows.models import WorkflowStepRun
-from orders.workflows.runner import run_pending_steps
+from orders.workflows.runner import run_pending_steps, run_stage
 from orders.workflows.tasks import retry_due_runs, run_pending_steps_task
 from tests.orders.conftest import order_input
 
@@ -136,3 +136,19 @@ def test_a_run_claimed_by_another_worker_is_skipped(channel, products, broker_do
 
     assert mail.outbox == []
     assert pending_run_of(order).attempts == 0
+
+
+def test_a_stage_entered_twice_before_a_worker_came_runs_its_steps_twice(
+    without_seeded_steps, add_step, channel, products
+):
+    add_step("created", "record_note", {"text": "hello"}, timing="async")
+    order = place_without_kick()
+    run_stage(orders=[order], stage="created")
+
+    run_pending_steps_task(stage="created", order_ids=[order.pk])
+
+    order.refresh_from_db()
+    assert order.notes.count("hello") == 2
+    assert list(
+        WorkflowStepRun.objects.filter(order=order).values_list("result", flat=True)
+    ) == ["success", "success"]
