@@ -153,7 +153,7 @@ def pages(values: dict[str, list]) -> dict[str, tuple]:
     pick = lambda key: lambda n: values[key][n % len(values[key])]  # noqa: E731
     statuses = [s for s in Order.Status.values]
     queues = [q for q in Order.Queue.values if q]
-    types = Order.Type.values
+    types = Order.Flow.values
     channels = [code for code, _ in backoffice_seed.CHANNELS]
     stores = [f"BO-ST{n:02d}" for n in range(1, backoffice_seed.STORE_COUNT + 1)]
     days = [f"2026-{m:02d}-{d:02d}" for m in range(1, 12) for d in (3, 14, 25)]

@@ -428,13 +428,16 @@ OMS_WORKFLOW_CONFIG_TTL_SECONDS = float(
 )
 # Delay before retry n of a failed step that runs after commit; then `error`.
 OMS_WORKFLOW_RETRY_BACKOFF_SECONDS = [60, 300, 1800, 7200]
+# A pending step still waiting this long after its transition lost its task (broker
+# down at commit, worker killed): the sweep kicks it again.
+OMS_WORKFLOW_PENDING_GRACE_SECONDS = 60
 CELERY_BEAT_SCHEDULE["workflows.retry_due_runs"] = {
     "task": "workflows.retry_due_runs",
     "schedule": timedelta(seconds=30),
 }
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
     {
-        "OrderTypeEnum": "orders.models.OrderType",
+        "OrderFlowEnum": "orders.models.OrderFlow",
         "WorkflowStepConditionEnum": "orders.workflows.models.StepCondition",
         "ItemConditionEnum": "returns.models.ItemCondition",
     }

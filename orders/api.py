@@ -234,8 +234,10 @@ class LineInputSerializer(FieldsOnceMixin, InputSerializer):
 class OrderInputSerializer(FieldsOnceMixin, InputSerializer):
     channel = serializers.CharField(max_length=40)
     external_id = serializers.CharField(max_length=100)
-    order_type = serializers.ChoiceField(
-        choices=Order.Type.choices, default=Order.Type.STANDARD
+    order_type = serializers.CharField(
+        max_length=20,
+        default=Order.Flow.STANDARD,
+        help_text="The code of an active order type (`/api/v1/order-types`).",
     )
     currency = serializers.CharField(max_length=3)
     payment_token = serializers.CharField(max_length=200)
@@ -376,6 +378,7 @@ class OrderSummarySerializer(
         "exchange_credit",
     )  # fmt: skip
     channel = serializers.CharField(source="channel.code")
+    order_type = serializers.CharField(source="order_type_id")
     pickup_location = serializers.CharField(
         source="pickup_location.code", default=None, allow_null=True
     )

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from inventory.models import Location
 from orders.models import Channel, Order, OrderLine
+from orders.workflows.config import order_type_choices
 
 
 class IdInSubquery(Func):
@@ -47,7 +48,7 @@ class OrderFilter(django_filters.FilterSet):
     queue = django_filters.ChoiceFilter(
         choices=[(value, label) for value, label in Order.Queue.choices if value]
     )
-    order_type = django_filters.ChoiceFilter(choices=Order.Type.choices)
+    order_type = django_filters.ChoiceFilter(choices=order_type_choices)
     channel = django_filters.CharFilter(method="by_channel_code")
     location = django_filters.CharFilter(
         method="by_location_code", label="Location code"

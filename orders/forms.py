@@ -1,6 +1,7 @@
 from django import forms
 
 from orders.models import Order
+from orders.workflows.config import order_type_choices
 
 
 class OrderFilterForm(forms.Form):
@@ -17,7 +18,9 @@ class OrderFilterForm(forms.Form):
         choices=[("", "Any queue"), *[c for c in Order.Queue.choices if c[0]]],
     )
     order_type = forms.ChoiceField(
-        required=False, label="Type", choices=[("", "Any type"), *Order.Type.choices]
+        required=False,
+        label="Type",
+        choices=lambda: [("", "Any type"), *order_type_choices()],
     )
     channel = forms.CharField(required=False, label="Channel code")
     location = forms.CharField(required=False, label="Location code")

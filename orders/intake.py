@@ -26,6 +26,7 @@ from oms.services.events import record_event, record_events
 from orders import errors, services
 from orders.models import Channel, Order, OrderLine
 from orders.refund_calculator import order_discount_shares
+from orders.workflows.config import order_type_spec
 from orders.workflows.models import WorkflowStage
 from orders.workflows.runner import run_stage
 from payments.money import is_known_currency, quantize
@@ -56,7 +57,7 @@ class OrderInput:
     currency: str
     lines: list[LineInput]
     payment_token: str = ""
-    order_type: str = Order.Type.STANDARD
+    order_type: str = Order.Flow.STANDARD
     customer_name: str = ""
     customer_email: str = ""
     customer_phone: str = ""
@@ -160,6 +161,9 @@ def intake_errors(data: OrderInput, lookups: _Lookups) -> dict[str, list[str]]:
     errs: dict[str, list[str]] = {}
     if data.channel not in lookups.channels:
         errs["channel"] = [f"Unknown channel {data.channel!r}."]
+    order_type = order_type_spec(data.order_type)
+    if order_type is None or not order_type.active:
+        errs["order_type"] = [f"Unknown or inactive order type {data.order_type!r}."]
     if not is_known_currency(data.currency):
         return {**errs, "currency": [f"{data.currency!r} is not a supported currency."]}
     if not data.lines:
@@ -183,12 +187,12 @@ def intake_errors(data: OrderInput, lookups: _Lookups) -> dict[str, list[str]]:
             f"Does not add up: lines, discount, tax and shipping make "
             f"{computed_total(data)}."
         ]
-    needs_location = data.order_type in (Order.Type.BOPIS, Order.Type.POS)
-    if needs_location:
+    flow = order_type.flow
+    if flow in (Order.Flow.BOPIS, Order.Flow.POS):
         location = lookups.locations.get(data.pickup_location)
         if location is None or not location.active:
             errs["pickup_location"] = ["A BOPIS or POS order needs an active store."]
-        elif data.order_type == Order.Type.BOPIS and not location.can_pickup:
+        elif flow == Order.Flow.BOPIS and not location.can_pickup:
             errs["pickup_location"] = [f"{location.code} does not offer pickup."]
     return errs
 
@@ -209,7 +213,7 @@ def build_order(data: OrderInput, lookups: _Lookups, now: datetime) -> _Prepared
     order = Order(
         channel=channel,
         external_id=data.external_id,
-        order_type=data.order_type,
+        order_type_id=data.order_type,
         customer_name=data.customer_name,
         customer_email=data.customer_email,
         customer_phone=data.customer_phone,
@@ -281,7 +285,7 @@ def _after_payment(prepared: _Prepared, account) -> None:
     order = prepared.order
     record_event(*_created_event(prepared))
     run_stage(orders=[order], stage=WorkflowStage.CREATED)
-    if order.order_type == Order.Type.POS:
+    if order.flow == Order.Flow.POS:
         services.pos_complete(order=order, lines=prepared.lines, account=account)
     elif order.grace_period_ends_at <= order.created_at:
         services.open_or_hold(order=order, account=account, actor=None)
@@ -303,8 +307,7 @@ def _only_created(prepared: _Prepared) -> bool:
     complete, no opening at once): nothing that can fail after the payment."""
     order = prepared.order
     return (
-        order.order_type != Order.Type.POS
-        and order.grace_period_ends_at > order.created_at
+        order.flow != Order.Flow.POS and order.grace_period_ends_at > order.created_at
     )
 
 

@@ -74,7 +74,9 @@ class OrderQueue(models.TextChoices):
     BOPIS_REJECTED = "bopis_rejected", "BOPIS rejected"
 
 
-class OrderType(models.TextChoices):
+class OrderFlow(models.TextChoices):
+    """The lifecycles written in code; every order type follows one of them."""
+
     STANDARD = "standard", "Standard"
     BOPIS = "bopis", "Buy online, pick up in store"
     PRE_ORDER = "pre_order", "Pre-order"
@@ -86,7 +88,7 @@ class OrderType(models.TextChoices):
 class Order(FSMModelMixin, models.Model):
     Status = OrderStatus
     Queue = OrderQueue
-    Type = OrderType
+    Flow = OrderFlow
 
     # "OMS-00000042", derived from the id by the database itself (a stored generated
     # column): unique and human, with no second write and no counter to contend on.
@@ -101,8 +103,16 @@ class Order(FSMModelMixin, models.Model):
         Channel, on_delete=models.PROTECT, related_name="orders"
     )
     external_id = models.CharField(max_length=100)
-    order_type = models.CharField(
-        max_length=20, choices=Type.choices, default=Type.STANDARD
+    # The retailer's order type (its code, in the `order_type` column); the code
+    # branches on the type's `flow`.
+    order_type = models.ForeignKey(
+        "orders.OrderTypeDefinition",
+        to_field="code",
+        db_column="order_type",
+        db_index=False,
+        on_delete=models.PROTECT,
+        related_name="orders",
+        default=OrderFlow.STANDARD.value,
     )
     status = FSMField(
         max_length=20, choices=Status.choices, default=Status.CREATED, protected=True
@@ -173,10 +183,6 @@ class Order(FSMModelMixin, models.Model):
             models.CheckConstraint(
                 condition=Q(queue__in=OrderQueue.values),
                 name="order_queue_valid",
-            ),
-            models.CheckConstraint(
-                condition=Q(order_type__in=OrderType.values),
-                name="order_type_valid",
             ),
             models.CheckConstraint(
                 condition=Q(priority__lte=9), name="order_priority_range"
@@ -275,9 +281,23 @@ class Order(FSMModelMixin, models.Model):
         """Where the order waits once approved: pre-orders and backorders in their
         parkings, everything else in the brokering queue."""
         return {
-            OrderType.PRE_ORDER: OrderQueue.PRE_ORDER,
-            OrderType.BACKORDER: OrderQueue.BACKORDER,
-        }.get(self.order_type, OrderQueue.BROKERING)
+            OrderFlow.PRE_ORDER: OrderQueue.PRE_ORDER,
+            OrderFlow.BACKORDER: OrderQueue.BACKORDER,
+        }.get(self.flow, OrderQueue.BROKERING)
+
+    @property
+    def flow(self) -> str:
+        """The lifecycle the order's type follows (from the cached workflow
+        configuration: no query)."""
+        from orders.workflows.config import order_type_spec
+
+        return order_type_spec(self.order_type_id).flow
+
+    @property
+    def order_type_name(self) -> str:
+        from orders.workflows.config import order_type_spec
+
+        return order_type_spec(self.order_type_id).name
 
     @property
     def in_grace_period(self) -> bool:

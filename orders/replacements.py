@@ -91,7 +91,7 @@ def replacement_order_create(
         external_id=rma_number,
         currency=order.currency,
         lines=lines,
-        order_type=Order.Type.REPLACEMENT,
+        order_type=Order.Flow.REPLACEMENT,
         customer_name=order.customer_name,
         customer_email=order.customer_email,
         customer_phone=order.customer_phone,

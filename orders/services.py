@@ -38,7 +38,7 @@ from orders.refund_calculator import (
     swap_amounts,
 )
 from orders.workflows.models import WorkflowStage
-from orders.workflows.runner import WorkflowStepFailed, run_stage
+from orders.workflows.runner import WorkflowStepFailed, run_stage, transition_atomic
 from payments.money import quantize
 from payments.selectors import (
     payment_account_for_owner,
@@ -116,7 +116,7 @@ def order_created_payload(order: Order, lines: Iterable[OrderLine]) -> dict:
         "number": order.number,
         "channel": order.channel.code,
         "external_id": order.external_id,
-        "order_type": order.order_type,
+        "order_type": order.order_type_id,
         "currency": order.currency,
         "total": order.total,
         "grace_period_ends_at": order.grace_period_ends_at,
@@ -351,7 +351,7 @@ def open_or_hold(*, order: Order, account, actor) -> Order:
 
 def _route_pickup(order: Order) -> None:
     """A BOPIS order goes straight to its pickup store, without brokering."""
-    if order.order_type == Order.Type.BOPIS and order.queue == Order.Queue.BROKERING:
+    if order.flow == Order.Flow.BOPIS and order.queue == Order.Queue.BROKERING:
         from orders.routing.services import pickup_route
 
         pickup_route(order=order)
@@ -393,7 +393,7 @@ def pos_complete(*, order: Order, lines: list[OrderLine], account) -> Order:
 def order_open(*, order_id: int) -> Order | None:
     """Open one created order whose grace period is over (the sweep's unit of work).
     Skips an order someone holds the lock of, or that is no longer due."""
-    with transaction.atomic():
+    with transition_atomic():
         order = (
             Order.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("channel")
@@ -439,7 +439,7 @@ def orders_recheck_on_hold(*, limit: int = SWEEP_BATCH) -> int:
     for pk in Order.objects.filter(status=Order.Status.ON_HOLD).values_list(
         "pk", flat=True
     )[:limit]:
-        with transaction.atomic():
+        with transition_atomic():
             order = (
                 Order.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("channel")
@@ -523,7 +523,7 @@ def order_approve(*, order: Order, actor, comment: str) -> Order:
             code="comment_required",
             field_errors={"comment": ["A comment is required."]},
         )
-    with transaction.atomic():
+    with transition_atomic():
         order = lock_order(order_id=order.pk)
         return _approve(order=order, actor=actor, comment=comment.strip())
 
@@ -615,7 +615,7 @@ def order_cancel(*, order: Order, actor, reason: str) -> Order:
 
     409 when part of it has shipped (that part is returned instead) or the order is
     completed or cancelled already. NOWAIT lock on the order row."""
-    with transaction.atomic():
+    with transition_atomic():
         order = lock_order(order_id=order.pk)
         require_cancellable(order=order, lines=order.locked_lines)
         units = {
@@ -752,7 +752,7 @@ def order_lines_cancel(
     Open units go first; touching allocated units releases the line's reservation
     and sends the line back to routing. Cancelling everything left cancels the order
     (shipping included, `order.cancelled`). Shipped units: 409. NOWAIT lock."""
-    with transaction.atomic():
+    with transition_atomic():
         order = lock_order(order_id=order.pk)
         _require_changeable(order)
         units = _validated_units(order, quantities)
@@ -1035,7 +1035,7 @@ def order_update(*, order: Order, actor, lines=None, **changes) -> Order:
                 "edited.",
                 code=errors.GRACE_PERIOD_OVER,
             )
-        if lines is not None and order.order_type == Order.Type.REPLACEMENT:
+        if lines is not None and order.flow == Order.Flow.REPLACEMENT:
             raise Conflict(
                 f"The lines of replacement order {order.number} come from its "
                 "return; cancel it and exchange again instead.",
@@ -1050,7 +1050,7 @@ def order_update(*, order: Order, actor, lines=None, **changes) -> Order:
                 external_id=order.external_id,
                 currency=order.currency,
                 lines=list(lines),
-                order_type=order.order_type,
+                order_type=order.order_type_id,
                 pickup_location=order.pickup_location.code
                 if order.pickup_location
                 else "",

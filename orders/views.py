@@ -344,7 +344,7 @@ class OrderExportView(RoleRequiredMixin, View):
                 "external_id": lambda o: o.external_id,
                 "placed_at": lambda o: o.placed_at.isoformat(),
                 "channel": lambda o: o.channel.code,
-                "type": lambda o: o.order_type,
+                "type": lambda o: o.order_type_id,
                 "customer_name": lambda o: o.customer_name,
                 "customer_email": lambda o: o.customer_email,
                 "total": lambda o: quantize(o.total, o.currency),

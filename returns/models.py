@@ -16,7 +16,7 @@ from django.db.models.functions import Cast, Concat, LPad
 from django.urls import reverse
 from django_fsm import FSMField, FSMModelMixin, transition
 
-from orders.models import OrderType
+from orders.models import OrderFlow
 
 RMA_PREFIX = "RMA-"
 MONEY = {"max_digits": 14, "decimal_places": 4, "default": Decimal("0")}
@@ -43,13 +43,14 @@ class ItemCondition(models.TextChoices):
 
 
 class ReturnWindow(models.Model):
-    """A channel's return window for one order type, replacing the channel's own
-    `return_window_days` for orders of that type (e.g. shorter for POS sales)."""
+    """A channel's return window for one order flow, replacing the channel's own
+    `return_window_days` for orders whose type follows it (e.g. shorter for POS
+    sales)."""
 
     channel = models.ForeignKey(
         "orders.Channel", on_delete=models.CASCADE, related_name="return_windows"
     )
-    order_type = models.CharField(max_length=20, choices=OrderType.choices)
+    order_type = models.CharField(max_length=20, choices=OrderFlow.choices)
     days = models.PositiveIntegerField()
 
     class Meta:
@@ -59,7 +60,7 @@ class ReturnWindow(models.Model):
                 fields=["channel", "order_type"], name="return_window_per_order_type"
             ),
             models.CheckConstraint(
-                condition=Q(order_type__in=OrderType.values),
+                condition=Q(order_type__in=OrderFlow.values),
                 name="return_window_order_type_valid",
             ),
         ]

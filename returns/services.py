@@ -412,11 +412,9 @@ def _settlement_of(ret: Return, order: Order) -> Settlement:
 
 def return_window_days(*, order: Order) -> int:
     """The order's return window: its channel's, or the channel's override for the
-    order's type."""
+    flow its type follows (a custom type shares its flow's window)."""
     override = (
-        ReturnWindow.objects.filter(
-            channel=order.channel_id, order_type=order.order_type
-        )
+        ReturnWindow.objects.filter(channel=order.channel_id, order_type=order.flow)
         .values_list("days", flat=True)
         .first()
     )
@@ -854,12 +852,13 @@ def return_retry(
 
 
 def return_window_set(*, channel: Channel, order_type: str, days: int | None) -> None:
-    """Give orders of `order_type` on `channel` their own return window in days, or
+    """Give orders whose type follows the flow `order_type` on `channel` their
+    own return window in days, or
     (`days=None`) go back to the channel's window. Idempotent; no lock needed (one
     upsert on a unique key)."""
     field_errors = {}
-    if order_type not in Order.Type.values:
-        field_errors["order_type"] = [f"Not an order type: {order_type!r}."]
+    if order_type not in Order.Flow.values:
+        field_errors["order_type"] = [f"Not an order flow: {order_type!r}."]
     if days is not None and (not isinstance(days, int) or days < 0):
         field_errors["days"] = ["Give zero or more days."]
     if field_errors:

@@ -4,10 +4,12 @@ Unit tests run Celery tasks eagerly; tests marked `integration` start a real wor
 (see tests/oms/test_webhook_delivery.py) and must not use the eager mode.
 """
 
+import importlib
 import os
 from pathlib import Path
 
 import pytest
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
@@ -16,6 +18,9 @@ from oms.celery import app as celery_app
 from oms.roles import Role
 from oms.services.api_clients import api_client_create
 from orders.workflows.config import forget_config
+from orders.workflows.models import OrderTypeDefinition
+
+DEFAULT_WORKFLOWS = importlib.import_module("orders.migrations.0008_default_workflows")
 
 
 @pytest.fixture(autouse=True)
@@ -37,6 +42,23 @@ def fresh_workflow_config():
     forget_config()
     yield
     forget_config()
+
+
+@pytest.fixture(autouse=True)
+def seeded_order_types(request):
+    """The order types (and their default steps) the migrations seed, put back
+    when a transactional test's flush (this worker ran one before) removed them:
+    every order refers to its type."""
+    marker = request.node.get_closest_marker("django_db")
+    fixtures = set(request.fixturenames)
+    if marker is None and not fixtures & {"db", "transactional_db"}:
+        return
+    transactional = "transactional_db" in fixtures or (
+        marker is not None and marker.kwargs.get("transaction", False)
+    )
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    if not OrderTypeDefinition.objects.exists():
+        DEFAULT_WORKFLOWS.seed(apps, None)
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,8 @@ moment and see the broker hand the task back within seconds:
 - FAULT_PAYMENT_BACKOFF="0.5,0.5" sets the delays between payment retries (seconds)
   instead of the production minutes;
 - FAULT_VISIBILITY_TIMEOUT=s makes Redis hand an unacknowledged task (its worker
-  died) to another worker after s seconds instead of the production hour.
+  died) to another worker after s seconds instead of the production hour;
+- the workflow action of tests/orders/workflows/fault_actions.py is registered.
 
 Only for a private Redis: a short visibility timeout on a shared one would hand
 other workers' long tasks out twice.
@@ -52,6 +53,11 @@ def slow_brokering(**kwargs) -> None:
         batch_size=int(os.environ["FAULT_BROKERING_BATCH"]),
         on_batch=lambda run: time.sleep(pause),
     )
+
+
+@signals.worker_process_init.connect
+def test_workflow_actions(**kwargs) -> None:
+    import tests.orders.workflows.fault_actions  # noqa: F401  (registers on import)
 
 
 __all__ = ["app"]

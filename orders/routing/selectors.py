@@ -316,7 +316,7 @@ def routing_simulation(
         )
 
     def decide(order, rule_set_rules, stock):
-        if order.order_type == Order.Type.BOPIS and order.pickup_location_id:
+        if order.flow == Order.Flow.BOPIS and order.pickup_location_id:
             decision = pickup_decision(
                 order, lines[order.pk], stock, codes.get(order.pickup_location_id, "")
             )

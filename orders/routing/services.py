@@ -56,7 +56,7 @@ from orders.services import (
     order_lines_cancel,
 )
 from orders.workflows.models import WorkflowStage
-from orders.workflows.runner import run_stage
+from orders.workflows.runner import run_stage, transition_atomic
 from payments.money import quantize
 from payments.services import payment_capture
 
@@ -548,7 +548,7 @@ def _route_batch(
     for order in orders:
         if not lines[order.pk]:
             continue
-        if order.order_type == Order.Type.BOPIS and order.pickup_location_id:
+        if order.flow == Order.Flow.BOPIS and order.pickup_location_id:
             decision = pickup_decision(
                 order, lines[order.pk], stock, codes.get(order.pickup_location_id, "")
             )
@@ -641,7 +641,7 @@ def _place(*, run, orders, decisions, safety, safety_override, auto_cancel):
                 },
             )
             for d in unfillable
-            if orders[d.order_id].order_type == Order.Type.BOPIS
+            if orders[d.order_id].flow == Order.Flow.BOPIS
         ]
     )
     return routed, unfillable, failed
@@ -681,7 +681,7 @@ def pickup_route(*, order: Order) -> bool:
 
 
 def _parking_for(order: Order) -> str:
-    if order.order_type == Order.Type.BOPIS:
+    if order.flow == Order.Flow.BOPIS:
         return Order.Queue.BOPIS_REJECTED
     return Order.Queue.UNFILLABLE
 
@@ -712,7 +712,7 @@ def _create_requests(*, run, orders, decisions, now) -> None:
                 "order": order.pk,
                 "location": assignment.location_id,
                 "status": FulfillmentRequest.Status.ASSIGNED,
-                "is_pickup": order.order_type == Order.Type.BOPIS,
+                "is_pickup": order.flow == Order.Flow.BOPIS,
                 "brokering_run": run.pk if run else None,
                 "explanation": decision.explanation,
                 "rejection_reason": "",
@@ -1163,7 +1163,7 @@ def fulfillment_request_ship(
             code="invalid_shipment",
             field_errors=errors,
         )
-    with transaction.atomic():
+    with transition_atomic():
         order, request = _locked_request(request)
         apply_transition(
             request, "ship", actor=actor, reason=f"{carrier} {tracking_number}"
@@ -1185,7 +1185,7 @@ def fulfillment_request_ready_for_pickup(
     """A pickup is waiting at the store: → ready_for_pickup with a pickup deadline
     (OMS_PICKUP_DEADLINE_DAYS, default 7) and `fulfillment_request.ready_for_pickup`
     for the customer notification."""
-    with transaction.atomic():
+    with transition_atomic():
         order, request = _locked_request(request)
         apply_transition(request, "ready_for_pickup", actor=actor)
         request.pickup_deadline = timezone.now() + timedelta(days=pickup_days())
@@ -1209,7 +1209,7 @@ def fulfillment_request_picked_up(
 ) -> FulfillmentRequest:
     """The customer collected the pickup: → completed, stock consumed, payment
     captured, order completed."""
-    with transaction.atomic():
+    with transition_atomic():
         order, request = _locked_request(request)
         apply_transition(request, "pick_up", actor=actor)
         _save_request(request)
@@ -1603,7 +1603,7 @@ def bopis_convert(
             order.pickup_location = pickup_location
             choice = {"pickup_location": pickup_location.code}
         else:
-            order.order_type = Order.Type.STANDARD
+            order.order_type_id = Order.Flow.STANDARD
             order.shipping_address = shipping_address
             choice = {"home_delivery": True}
         order.queue = Order.Queue.BROKERING

@@ -143,7 +143,7 @@ def order_document(order: Order) -> dict:
         "number": order.number,
         "channel": order.channel.code,
         "external_id": order.external_id,
-        "order_type": order.order_type,
+        "order_type": order.order_type_id,
         "status": order.status,
         "customer": {
             "name": order.customer_name,

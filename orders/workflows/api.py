@@ -30,7 +30,7 @@ CustomerService = roles_allowed(Role.CSR)
 class OrderTypeSerializer(serializers.ModelSerializer):
     class Meta:
         model = OrderTypeDefinition
-        fields = ["code", "name", "flow", "stages", "description"]
+        fields = ["code", "name", "flow", "stages", "description", "active"]
 
 
 class OrderTypeInputSerializer(InputSerializer):
@@ -38,6 +38,7 @@ class OrderTypeInputSerializer(InputSerializer):
     name = serializers.CharField(max_length=100, required=False)
     flow = serializers.CharField(max_length=20, required=False)
     stages = serializers.JSONField(required=False)
+    active = serializers.BooleanField(required=False)
     description = serializers.CharField(required=False, allow_blank=True)
     copy_from = serializers.CharField(
         max_length=20, required=False, help_text="Code of the order type to copy."

@@ -16,7 +16,11 @@ from django.db import transaction
 from inventory.models import Location
 from orders.models import Channel
 from orders.workflows.actions import action_for
-from orders.workflows.models import WorkflowStep, WorkflowStepGroup
+from orders.workflows.models import (
+    OrderTypeDefinition,
+    WorkflowStep,
+    WorkflowStepGroup,
+)
 
 SCOPE_KEYS = ("channels", "locations", "shipping_methods", "tags")
 
@@ -68,17 +72,26 @@ class GroupSpec:
     steps: tuple[StepSpec, ...]
 
 
+@dataclass(frozen=True)
+class TypeSpec:
+    code: str
+    name: str
+    flow: str
+    active: bool
+
+
 @dataclass
 class WorkflowConfig:
     steps: dict[tuple[str, str], tuple[StepSpec, ...]]
     groups: dict[int, GroupSpec]
+    order_types: dict[str, TypeSpec] = field(default_factory=dict)
 
     def stage_steps(self, order_type: str, stage: str) -> tuple[StepSpec, ...]:
         return self.steps.get((order_type, stage), ())
 
 
 def load_config(*, include_inactive: bool = False) -> WorkflowConfig:
-    """Read the whole configuration, in one query."""
+    """Read the whole configuration, in two queries (steps, order types)."""
     steps = WorkflowStep.objects.select_related("order_type", "runs_group").order_by(
         "position", "id"
     )
@@ -100,6 +113,12 @@ def load_config(*, include_inactive: bool = False) -> WorkflowConfig:
             pk: GroupSpec(pk, group.name, group.stop_on_error, tuple(by_group[pk]))
             for pk, group in referenced.items()
         },
+        order_types={
+            code: TypeSpec(code, name, flow, active)
+            for code, name, flow, active in OrderTypeDefinition.objects.values_list(
+                "code", "name", "flow", "active"
+            )
+        },
     )
 
 
@@ -117,6 +136,22 @@ def current_config() -> WorkflowConfig:
         config = load_config()
         _cached.update(config=config, loaded_at=now)
     return config
+
+
+def order_type_spec(code: str) -> TypeSpec | None:
+    """The order type `code` (None when no such type exists), from the cached
+    configuration; a code it does not know yet (a type created since, in another
+    process) makes it read the configuration again, once."""
+    spec = current_config().order_types.get(code)
+    if spec is None:
+        forget_config()
+        spec = current_config().order_types.get(code)
+    return spec
+
+
+def order_type_choices() -> list[tuple[str, str]]:
+    """(code, name) of every order type, for filters and forms."""
+    return [(spec.code, spec.name) for spec in current_config().order_types.values()]
 
 
 def forget_config() -> None:

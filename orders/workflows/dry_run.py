@@ -69,12 +69,12 @@ def dry_run(
         steps = (
             draft
             if draft is not None
-            else config.stage_steps(order.order_type, order_stage)
+            else config.stage_steps(order.order_type_id, order_stage)
         )
         plans.append(
             {
                 "order": order.number,
-                "order_type": order.order_type,
+                "order_type": order.order_type_id,
                 "stage": order_stage,
                 "steps": _plan(steps, order, config, scope),
             }

@@ -32,6 +32,9 @@ class OrderTypeForm(forms.Form):
     description = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}), required=False
     )
+    active = forms.BooleanField(
+        required=False, initial=True, label="Active (intake takes its orders)"
+    )
 
     @classmethod
     def initial_for(cls, order_type: OrderTypeDefinition) -> dict:
@@ -51,8 +54,28 @@ def _codes(text: str) -> list[str]:
     return [code.strip() for code in text.split(",") if code.strip()]
 
 
+class GroupForm(forms.Form):
+    code = forms.SlugField(max_length=40)
+    name = forms.CharField(max_length=100)
+    stop_on_error = forms.BooleanField(
+        required=False, initial=True, label="A member's error skips the rest"
+    )
+    description = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+
+    @classmethod
+    def for_group(cls, group: WorkflowStepGroup, data=None) -> "GroupForm":
+        """The form editing `group`: its code shows but does not change."""
+        initial = {name: getattr(group, name) for name in cls.base_fields}
+        form = cls(data, initial=initial)
+        form.fields["code"].disabled = True
+        return form
+
+
 class StepForm(forms.Form):
-    """A step; scope filters as comma-separated codes, parameters as JSON."""
+    """A step; scope filters as comma-separated codes, parameters as JSON. A
+    group's member (`in_group`) has no stage of its own."""
 
     stage = forms.ChoiceField(choices=WorkflowStage.choices)
     name = forms.CharField(max_length=100)
@@ -75,8 +98,13 @@ class StepForm(forms.Form):
         min_value=0, required=False, help_text="Lower runs first; empty: last."
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, in_group: bool = False, **kwargs):
+        if in_group:
+            # Shares its page with the group's own form: ids of its own.
+            kwargs.setdefault("auto_id", "step_%s")
         super().__init__(*args, **kwargs)
+        if in_group:
+            del self.fields["stage"]
         for key in SCOPE_KEYS:
             for side in ("enabled", "disabled"):
                 self.fields[f"{side}_{key}"] = forms.CharField(

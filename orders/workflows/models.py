@@ -9,7 +9,7 @@ each transition, explicitly (no signals).
 from django.db import models
 from django.db.models import Q
 
-from orders.models import OrderStatus, OrderType
+from orders.models import OrderFlow, OrderStatus
 
 
 class WorkflowStage(models.TextChoices):
@@ -29,16 +29,18 @@ class WorkflowStage(models.TextChoices):
 
 class OrderTypeDefinition(models.Model):
     """An order type as retailers configure it: a code orders carry in
-    `Order.order_type`, the lifecycle flow it follows in code, and the stages it
-    goes through (the chart's columns). Named apart from `Order.Type`, the flows."""
+    `Order.order_type` (a foreign key to it), the lifecycle flow it follows in
+    code, and the stages it goes through (the chart's columns). Intake takes
+    orders of active types only."""
 
-    Flow = OrderType
+    Flow = OrderFlow
 
     code = models.SlugField(max_length=20, unique=True)
     name = models.CharField(max_length=100)
     flow = models.CharField(max_length=20, choices=Flow.choices)
     stages = models.JSONField(default=list, blank=True)
     description = models.TextField(blank=True)
+    active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -47,7 +49,7 @@ class OrderTypeDefinition(models.Model):
         verbose_name = "order type"
         constraints = [
             models.CheckConstraint(
-                condition=Q(flow__in=OrderType.values), name="order_type_flow_valid"
+                condition=Q(flow__in=OrderFlow.values), name="order_type_flow_valid"
             )
         ]
 
@@ -177,6 +179,7 @@ StepCondition = WorkflowStep.Condition
 
 
 class StepResult(models.TextChoices):
+    PENDING = "pending", "Pending"
     SUCCESS = "success", "Success"
     WARNING = "warning", "Warning"
     ERROR = "error", "Error"
@@ -185,8 +188,10 @@ class StepResult(models.TextChoices):
 
 class WorkflowStepRun(models.Model):
     """One run of one step for one order: the record behind the timeline and the
-    retry button. An asynchronous step that failed is `retrying` until its
-    attempts are spent (`next_attempt_at` says when), then `error`."""
+    retry button. An asynchronous step is `pending` from the transition's own
+    transaction until a worker claims and runs it (`next_attempt_at` says when the
+    sweep takes it, should the task be lost); one that failed is `retrying` until
+    its attempts are spent (`next_attempt_at` says when), then `error`."""
 
     Result = StepResult
 
@@ -228,7 +233,7 @@ class WorkflowStepRun(models.Model):
             models.Index(
                 fields=["next_attempt_at"],
                 name="workflow_run_due_idx",
-                condition=Q(result="retrying"),
+                condition=Q(result__in=["pending", "retrying"]),
             ),
         ]
 

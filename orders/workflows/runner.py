@@ -6,10 +6,15 @@ transition, inside its transaction:
 - synchronous steps run there and then, each in a savepoint; one that fails with
   `stop_on_error` raises `WorkflowStepFailed`, which rolls the whole transition
   back (the caller shows the failure; nothing half-done stays);
-- asynchronous steps are handed to Celery after commit (`run_async_steps_task`),
-  one message per order type and stage however many orders a batch moved; a failed
-  one is retried with back-off by the `workflows.retry_due_runs` sweep, then stays
-  `error` with a retry button.
+- asynchronous steps get a `pending` run row in the transition's own transaction
+  (one statement for the whole batch, with the synchronous runs), and Celery is
+  kicked after commit (`run_pending_steps_task`, one message per stage however
+  many orders a batch moved). A worker claims an order's pending rows with
+  `SELECT … FOR UPDATE SKIP LOCKED` and runs them in one transaction, so a lost
+  message or a crashed worker loses nothing (the `workflows.retry_due_runs` sweep
+  kicks pending rows again) and two workers never run the same row. A failed one
+  is retried with back-off by the same sweep, then stays `error` with a retry
+  button.
 
 With no step configured for the orders' type and stage, `run_stage` costs one
 look-up in the cached configuration and nothing else.
@@ -20,6 +25,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
 
@@ -53,7 +59,30 @@ Condition = WorkflowStep.Condition
 
 
 class WorkflowStepFailed(Conflict):
+    """A synchronous step refused the transition; `run` is its run's row, to
+    write once the transition has rolled back (`transition_atomic`)."""
+
     default_code = "workflow_step_failed"
+
+    def __init__(self, message: str, *, run: dict, extra: dict) -> None:
+        super().__init__(message, extra=extra)
+        self.run = run
+
+
+@contextmanager
+def transition_atomic():
+    """`transaction.atomic()` for a service whose transition runs workflow steps.
+    A synchronous step that refuses the transition rolls it back, the step's run
+    with it: the run is written again after the rollback, so the order's
+    timeline shows why the transition was refused (nothing is written when the
+    order itself was rolled back, a refused intake)."""
+    try:
+        with transaction.atomic():
+            yield
+    except WorkflowStepFailed as failure:
+        if Order.objects.filter(pk=failure.run["order"]).exists():
+            insert_rows(WorkflowStepRun, [failure.run])
+        raise
 
 
 def condition_holds(condition: str, seen: set[str]) -> bool:
@@ -176,6 +205,7 @@ def _run_group(step, order, config, scope, actor, record) -> Outcome:
 
 
 def _run_row(order: Order, stage: str, step: StepSpec, outcome: Outcome, ms: int):
+    now = timezone.now()
     return {
         "order": order.pk,
         "stage": stage,
@@ -189,9 +219,28 @@ def _run_row(order: Order, stage: str, step: StepSpec, outcome: Outcome, ms: int
         "attempts": 1,
         "next_attempt_at": None,
         "prior_results": "",
-        "created_at": timezone.now(),
-        "finished_at": timezone.now(),
+        "created_at": now,
+        "finished_at": now,
     }
+
+
+def _refusal_row(row: dict) -> dict:
+    refused = " The transition was refused and rolled back."
+    return {**row, "message": (row["message"] + refused).strip()}
+
+
+def _pending_row(order: Order, stage: str, step: StepSpec, seen: set[str]) -> dict:
+    """The run of an asynchronous step, waiting for a worker; due for the sweep
+    once its task had time to run."""
+    row = _run_row(order, stage, step, Outcome(StepResult.PENDING, ""), 0)
+    grace = timedelta(seconds=settings.OMS_WORKFLOW_PENDING_GRACE_SECONDS)
+    row.update(
+        attempts=0,
+        finished_at=None,
+        next_attempt_at=row["created_at"] + grace,
+        prior_results=",".join(sorted(seen)),
+    )
+    return row
 
 
 def run_stage(*, orders: Sequence[Order], stage: str, actor=None) -> None:
@@ -204,8 +253,8 @@ def run_stage(*, orders: Sequence[Order], stage: str, actor=None) -> None:
     config = current_config()
     by_type: dict[str, list[Order]] = defaultdict(list)
     for order in orders:
-        if config.stage_steps(order.order_type, stage):
-            by_type[order.order_type].append(order)
+        if config.stage_steps(order.order_type_id, stage):
+            by_type[order.order_type_id].append(order)
     if not by_type:
         return
     if _nesting.get() >= MAX_NESTING:
@@ -224,9 +273,9 @@ def _run_typed(config, order_type, orders, stage, actor) -> None:
     sync = [step for step in steps if not step.is_async]
     seen_by_order: dict[int, set[str]] = {order.pk: set() for order in orders}
     moved_on: set[int] = set()
+    rows: list[dict] = []
     if sync:
         scope = Scope(config, orders)
-        rows: list[dict] = []
         for order in orders:
             status = order.status
             failed = run_steps(
@@ -244,23 +293,26 @@ def _run_typed(config, order_type, orders, stage, actor) -> None:
                 raise WorkflowStepFailed(
                     f"Order {order.number}: the step “{failed.name}” failed: "
                     f"{rows[-1]['message']}",
+                    run=_refusal_row(rows[-1]),
                     extra={"order_number": order.number, "step": failed.name},
                 )
             if order.status != status:
                 moved_on.add(order.pk)
-        insert_rows(WorkflowStepRun, rows)
-    if any(step.is_async for step in steps):
-        from orders.workflows.tasks import run_async_steps_task
+    waiting = [order for order in orders if order.pk not in moved_on]
+    for step in steps:
+        if step.is_async:
+            rows += [
+                _pending_row(order, stage, step, seen_by_order[order.pk])
+                for order in waiting
+            ]
+    insert_rows(WorkflowStepRun, rows)
+    if waiting and any(step.is_async for step in steps):
+        from orders.workflows.tasks import run_pending_steps_task
 
         enqueue_on_commit(
-            run_async_steps_task,
-            order_type=order_type,
+            run_pending_steps_task,
             stage=stage,
-            orders=[
-                [order.pk, ",".join(sorted(seen_by_order[order.pk]))]
-                for order in orders
-                if order.pk not in moved_on
-            ],
+            order_ids=[order.pk for order in waiting],
         )
 
 
@@ -281,19 +333,20 @@ def _after_failure(attempts: int) -> tuple[str, object]:
 
 class _AsyncRecorder:
     """Records the runs of asynchronous steps: a failed top-level step is
-    retried (`retrying`); a group's members are recorded as they ended. With
-    `retried`, the run of that step is updated instead of a new one written."""
+    retried (`retrying`); a group's members are recorded as they ended. A step
+    with a `claimed` run (pending, or retried) has that run updated instead of a
+    new one written."""
 
-    def __init__(self, order, stage, seen, top_ids, retried=None) -> None:
+    def __init__(self, order, stage, seen, top_ids, claimed) -> None:
         self.order, self.stage, self.seen = order, stage, seen
-        self.top_ids, self.retried = top_ids, retried
+        self.top_ids = top_ids
+        self.claimed: dict[int, WorkflowStepRun] = claimed
         self.rows: list[dict] = []
 
     def __call__(self, step: StepSpec, outcome: Outcome, ms: int) -> None:
-        retried = self.retried
-        if retried is not None and step.id == retried.step_id:
-            self._update(retried, outcome, ms)
-            self.retried = None
+        claimed = self.claimed.pop(step.id, None)
+        if claimed is not None:
+            self._update(claimed, outcome, ms)
             return
         row = _run_row(self.order, self.stage, step, outcome, ms)
         row["prior_results"] = ",".join(sorted(self.seen))
@@ -311,7 +364,15 @@ class _AsyncRecorder:
         run.save()
 
     def write(self) -> None:
+        """Write the new runs; a pending run whose step did not run (its
+        condition or filters ruled it out, an earlier step stopped the list, the
+        step is no longer active) is removed, as if it had never been due."""
         insert_rows(WorkflowStepRun, self.rows)
+        unused = [
+            run.pk for run in self.claimed.values() if run.result == StepResult.PENDING
+        ]
+        if unused:
+            WorkflowStepRun.objects.filter(pk__in=unused).delete()
 
 
 def _locked_order(order_id: int) -> Order | None:
@@ -323,20 +384,36 @@ def _locked_order(order_id: int) -> Order | None:
     )
 
 
-def run_async_steps(
-    *, order_type: str, stage: str, order_id: int, prior_results: str = ""
-) -> None:
-    """The asynchronous steps of a stage for one order (the task's unit of work),
-    in one transaction holding the order's row. `prior_results` are those of the
-    synchronous steps that ran in the transition, for the steps' conditions."""
-    config = current_config()
-    steps = [s for s in config.stage_steps(order_type, stage) if s.is_async]
+def run_pending_steps(*, order_id: int, stage: str) -> int:
+    """Claim the pending runs of `stage` for one order (the task's unit of work)
+    and run their steps, in one transaction holding the runs and the order's row:
+    another worker skips them (SKIP LOCKED), and a worker that dies leaves them
+    pending for the sweep. Their conditions see the results of the synchronous
+    steps of the transition (`prior_results`). Returns the number run (0: none
+    left to claim)."""
     with transaction.atomic():
+        pending: dict[int, WorkflowStepRun] = {}
+        # The order entered the stage twice before a worker came: the older runs
+        # now, the newer on the next call.
+        for run in (
+            WorkflowStepRun.objects.select_for_update(skip_locked=True)
+            .filter(order_id=order_id, stage=stage, result=StepResult.PENDING)
+            .order_by("id")
+        ):
+            pending.setdefault(run.step_id, run)
+        if not pending:
+            return 0
         order = _locked_order(order_id)
-        if order is None or not steps:
-            return
-        seen = _results(prior_results)
-        recorder = _AsyncRecorder(order, stage, seen, {s.id for s in steps})
+        config = current_config()
+        steps = [
+            step
+            for step in config.stage_steps(order.order_type_id, stage)
+            if step.is_async and step.id in pending
+        ]
+        seen = _results(next(iter(pending.values())).prior_results)
+        recorder = _AsyncRecorder(
+            order, stage, seen, {s.id for s in steps}, claimed=dict(pending)
+        )
         run_steps(
             steps=steps,
             order=order,
@@ -347,6 +424,7 @@ def run_async_steps(
             record=recorder,
         )
         recorder.write()
+        return len(pending)
 
 
 def run_retry(*, run_id: int, by_hand: bool = False) -> WorkflowStepRun | None:
@@ -376,7 +454,7 @@ def run_retry(*, run_id: int, by_hand: bool = False) -> WorkflowStepRun | None:
         order = _locked_order(run.order_id)
         config = current_config()
         steps = [
-            s for s in config.stage_steps(order.order_type, run.stage) if s.is_async
+            s for s in config.stage_steps(order.order_type_id, run.stage) if s.is_async
         ]
         index = next((i for i, s in enumerate(steps) if s.id == run.step_id), None)
         if index is None:
@@ -386,7 +464,9 @@ def run_retry(*, run_id: int, by_hand: bool = False) -> WorkflowStepRun | None:
             return run
         step = steps[index]
         seen = _results(run.prior_results)
-        recorder = _AsyncRecorder(order, run.stage, seen, {step.id}, retried=run)
+        recorder = _AsyncRecorder(
+            order, run.stage, seen, {step.id}, claimed={step.id: run}
+        )
         scope = Scope(config, [order])
         arguments = dict(
             order=order,
@@ -404,11 +484,21 @@ def run_retry(*, run_id: int, by_hand: bool = False) -> WorkflowStepRun | None:
         return run
 
 
-def due_retry_ids(*, limit: int = 500) -> list[int]:
-    return list(
+def due_runs(*, limit: int = 500) -> tuple[list[int], set[tuple[int, str]]]:
+    """What the sweep kicks: the ids of failed runs due for a retry, and the
+    (order id, stage) of pending runs whose task should have run by now."""
+    due = (
         WorkflowStepRun.objects.filter(
-            result=StepResult.RETRYING, next_attempt_at__lte=timezone.now()
+            result__in=[StepResult.RETRYING, StepResult.PENDING],
+            next_attempt_at__lte=timezone.now(),
         )
         .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
+        .values_list("pk", "result", "order_id", "stage")[:limit]
     )
+    retries = [pk for pk, result, _, _ in due if result == StepResult.RETRYING]
+    pending = {
+        (order_id, stage)
+        for _, result, order_id, stage in due
+        if result == StepResult.PENDING
+    }
+    return retries, pending

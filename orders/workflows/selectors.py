@@ -50,6 +50,13 @@ def group_list() -> QuerySet[WorkflowStepGroup]:
     return WorkflowStepGroup.objects.prefetch_related("steps").order_by("code")
 
 
+def group_get(*, code: str) -> WorkflowStepGroup:
+    group = WorkflowStepGroup.objects.filter(code=code).first()
+    if group is None:
+        raise NotFound(f"No step group {code!r}.")
+    return group
+
+
 def workflow_chart(*, order_type: OrderTypeDefinition) -> list[dict]:
     """The chart of one order type: its stages in lifecycle order, each with its
     steps in running order (inactive ones included, marked)."""

@@ -16,7 +16,7 @@ from orders.workflows.models import (
     WorkflowStepGroup,
 )
 
-TYPE_FIELDS = ("code", "name", "flow", "stages", "description")
+TYPE_FIELDS = ("code", "name", "flow", "stages", "description", "active")
 STEP_FIELDS = (
     "name",
     "action",
@@ -54,6 +54,12 @@ def _type_errors(fields: dict, instance: OrderTypeDefinition | None) -> dict:
         errors["name"] = ["Give it a name."]
     if "flow" in fields and fields["flow"] not in OrderTypeDefinition.Flow.values:
         errors["flow"] = [f"One of: {', '.join(OrderTypeDefinition.Flow.values)}."]
+    elif (
+        instance is not None
+        and fields.get("flow", instance.flow) != instance.flow
+        and instance.orders.exists()
+    ):
+        errors["flow"] = ["Orders of this type follow its flow; it cannot change."]
     stages = fields.get("stages")
     if stages is not None and (
         not isinstance(stages, list) or set(stages) - set(WorkflowStage.values)
@@ -100,7 +106,9 @@ def order_type_create(*, copy_from: OrderTypeDefinition | None = None, **fields)
 
 
 def order_type_update(*, order_type: OrderTypeDefinition, **fields):
-    """Change name, flow, stages or description; the code orders carry stays."""
+    """Change name, flow, stages, description or whether intake takes orders of
+    the type (`active`); the code orders carry stays, and so does the flow once
+    orders follow it."""
     if "code" in fields and fields["code"] != order_type.code:
         _refuse("The code cannot change.", {"code": ["Orders carry this code."]})
     fields.pop("code", None)
@@ -239,15 +247,35 @@ def step_delete(*, step: WorkflowStep) -> None:
 
 
 def group_create(
-    *, code: str, name: str, stop_on_error: bool = True
+    *, code: str, name: str, stop_on_error: bool = True, description: str = ""
 ) -> WorkflowStepGroup:
     """A named, reusable list of steps (add its members with `step_create(group=)`)."""
+    errors = {}
     if WorkflowStepGroup.objects.filter(code=code).exists():
-        _refuse("The group is not valid.", {"code": [f"{code!r} exists already."]})
+        errors["code"] = [f"{code!r} exists already."]
+    if not name.strip():
+        errors["name"] = ["Give it a name."]
+    if errors:
+        _refuse("The group is not valid.", errors)
     with transaction.atomic():
         group = WorkflowStepGroup.objects.create(
-            code=code, name=name, stop_on_error=stop_on_error
+            code=code, name=name, stop_on_error=stop_on_error, description=description
         )
+        config_changed()
+    return group
+
+
+def group_update(
+    *, group: WorkflowStepGroup, name: str, stop_on_error: bool, description: str
+) -> WorkflowStepGroup:
+    """Rename a group, or change whether a member's error skips the rest; the
+    code steps refer to it by stays."""
+    if not name.strip():
+        _refuse("The group is not valid.", {"name": ["Give it a name."]})
+    with transaction.atomic():
+        group.name, group.description = name, description
+        group.stop_on_error = stop_on_error
+        group.save()
         config_changed()
     return group
 

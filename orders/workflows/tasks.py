@@ -1,5 +1,6 @@
-"""Workflow tasks: thin, and safe to run twice (a step whose run a worker holds is
-skipped; an asynchronous step may run again after a crash, at least once)."""
+"""Workflow tasks: thin, and safe to run twice (a run another worker holds is
+skipped, one already run is no longer pending; an asynchronous step may run again
+after a crash, at least once)."""
 
 from celery import shared_task
 
@@ -7,15 +8,11 @@ from oms.queueing import enqueue
 from orders.workflows import runner
 
 
-@shared_task(name="workflows.run_async_steps", acks_late=True)
-def run_async_steps_task(*, order_type: str, stage: str, orders: list) -> None:
-    for order_id, prior_results in orders:
-        runner.run_async_steps(
-            order_type=order_type,
-            stage=stage,
-            order_id=order_id,
-            prior_results=prior_results,
-        )
+@shared_task(name="workflows.run_pending_steps", acks_late=True)
+def run_pending_steps_task(*, stage: str, order_ids: list[int]) -> None:
+    for order_id in order_ids:
+        while runner.run_pending_steps(order_id=order_id, stage=stage):
+            pass
 
 
 @shared_task(
@@ -27,8 +24,11 @@ def retry_run_task(run_id: int) -> None:
 
 @shared_task(name="workflows.retry_due_runs")
 def retry_due_runs() -> int:
-    """Beat sweep: failed asynchronous steps whose back-off has passed."""
-    due = runner.due_retry_ids()
-    for run_id in due:
+    """Beat sweep: failed asynchronous steps whose back-off has passed, and
+    pending ones whose task was lost (a broker outage at commit, a dead worker)."""
+    retries, pending = runner.due_runs()
+    for run_id in retries:
         enqueue(retry_run_task, run_id)
-    return len(due)
+    for order_id, stage in pending:
+        enqueue(run_pending_steps_task, stage=stage, order_ids=[order_id])
+    return len(retries) + len(pending)

@@ -1,6 +1,7 @@
 """Back-office pages of the workflows: order types, the workflow chart of each
-(stages as columns, steps as boxes) with its step editor, and the retry of a
-failed step from the order page. Configuration is for admins."""
+(stages as columns, steps as boxes) with its step editor, step groups with
+their members, and the retry of a failed step from the order page.
+Configuration is for admins."""
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
@@ -12,7 +13,12 @@ from oms.backoffice.access import RoleRequiredMixin, run_action
 from oms.errors import ApplicationError
 from oms.roles import Role
 from orders.workflows import selectors, services
-from orders.workflows.forms import CopyOrderTypeForm, OrderTypeForm, StepForm
+from orders.workflows.forms import (
+    CopyOrderTypeForm,
+    GroupForm,
+    OrderTypeForm,
+    StepForm,
+)
 from orders.workflows.runner import run_retry
 
 ADMIN: tuple[str, ...] = ()
@@ -22,6 +28,21 @@ def _errors_to_form(form, exc: ApplicationError) -> None:
     for field, errors in exc.field_errors.items():
         name = field.split(".")[0]
         form.add_error(name if name in form.fields else None, errors)
+
+
+def _saved(request, form, save, success) -> bool:
+    """Run `save()` when the form is valid: True with the `success(saved)`
+    message, or False with the service's refusal shown on the form."""
+    if not form.is_valid():
+        return False
+    try:
+        saved = save()
+    except ApplicationError as exc:
+        _errors_to_form(form, exc)
+        messages.error(request, exc.message)
+        return False
+    messages.success(request, success(saved))
+    return True
 
 
 class OrderTypeListView(RoleRequiredMixin, TemplateView):
@@ -119,36 +140,47 @@ class ChartView(RoleRequiredMixin, View):
     def post(self, request, code: str):
         order_type = selectors.order_type_get(code=code)
         form = StepForm(request.POST)
-        if form.is_valid():
-            try:
-                step = services.step_create(
-                    order_type=order_type,
-                    stage=form.cleaned_data["stage"],
-                    **form.step_fields(),
-                )
-            except ApplicationError as exc:
-                _errors_to_form(form, exc)
-                messages.error(request, exc.message)
-            else:
-                messages.success(request, f"Step “{step.name}” added.")
-                return redirect("workflows:chart", code=code)
+        if _saved(
+            request,
+            form,
+            lambda: services.step_create(
+                order_type=order_type,
+                stage=form.cleaned_data["stage"],
+                **form.step_fields(),
+            ),
+            lambda step: f"Step “{step.name}” added.",
+        ):
+            return redirect("workflows:chart", code=code)
         return self._render(request, order_type, form)
 
 
 class StepEditView(RoleRequiredMixin, View):
+    """Edit or remove a step of a chart or a member of a group."""
+
     allowed_roles = ADMIN
 
+    def _form(self, step, data=None) -> StepForm:
+        form = StepForm(
+            data, initial=StepForm.initial_for(step), in_group=step.group_id is not None
+        )
+        if "stage" in form.fields:
+            form.fields["stage"].disabled = True  # a step stays in its stage
+        return form
+
     def _render(self, request, step, form):
-        form.fields["stage"].disabled = True  # a step stays in its stage
         return render(request, "workflows/step_form.html", {"step": step, "form": form})
 
     def get(self, request, pk: int):
         step = selectors.step_get(pk=pk)
-        return self._render(request, step, StepForm(initial=StepForm.initial_for(step)))
+        return self._render(request, step, self._form(step))
 
     def post(self, request, pk: int):
         step = selectors.step_get(pk=pk)
-        back = reverse("workflows:chart", args=[step.order_type.code])
+        back = (
+            reverse("workflows:group", args=[step.group.code])
+            if step.group_id
+            else reverse("workflows:chart", args=[step.order_type.code])
+        )
         if "delete" in request.POST:
             return run_action(
                 request,
@@ -156,18 +188,98 @@ class StepEditView(RoleRequiredMixin, View):
                 success=f"Step “{step.name}” removed.",
                 redirect_to=back,
             )
-        form = StepForm(request.POST, initial={"stage": step.stage})
-        form.fields["stage"].disabled = True
-        if form.is_valid():
-            try:
-                services.step_update(step=step, **form.step_fields())
-            except ApplicationError as exc:
-                _errors_to_form(form, exc)
-                messages.error(request, exc.message)
-            else:
-                messages.success(request, f"Step “{step.name}” saved.")
-                return redirect(back)
+        form = self._form(step, request.POST)
+        if _saved(
+            request,
+            form,
+            lambda: services.step_update(step=step, **form.step_fields()),
+            lambda saved: f"Step “{saved.name}” saved.",
+        ):
+            return redirect(back)
         return self._render(request, step, form)
+
+
+class GroupListView(RoleRequiredMixin, View):
+    """The step groups, and the form creating one."""
+
+    allowed_roles = ADMIN
+
+    def _render(self, request, form):
+        groups = selectors.group_list()
+        return render(
+            request, "workflows/group_list.html", {"groups": groups, "form": form}
+        )
+
+    def get(self, request):
+        return self._render(request, GroupForm())
+
+    def post(self, request):
+        form = GroupForm(request.POST)
+        if _saved(
+            request,
+            form,
+            lambda: services.group_create(**form.cleaned_data),
+            lambda group: f"Step group {group.name} created.",
+        ):
+            return redirect("workflows:group", code=form.cleaned_data["code"])
+        return self._render(request, form)
+
+
+def _group_page(request, group, *, form=None, step_form=None):
+    """A group's settings, its members in running order, and the form adding
+    a member."""
+    return render(
+        request,
+        "workflows/group_detail.html",
+        {
+            "group": group,
+            "steps": selectors.step_list(group=group.code),
+            "form": form or GroupForm.for_group(group),
+            "step_form": step_form or StepForm(in_group=True),
+        },
+    )
+
+
+class GroupView(RoleRequiredMixin, View):
+    """A step group; POST saves its settings."""
+
+    allowed_roles = ADMIN
+
+    def get(self, request, code: str):
+        return _group_page(request, selectors.group_get(code=code))
+
+    def post(self, request, code: str):
+        group = selectors.group_get(code=code)
+        form = GroupForm.for_group(group, request.POST)
+        if _saved(
+            request,
+            form,
+            lambda: services.group_update(
+                group=group,
+                **{k: v for k, v in form.cleaned_data.items() if k != "code"},
+            ),
+            lambda saved: f"Step group {saved.name} saved.",
+        ):
+            return redirect("workflows:group", code=code)
+        return _group_page(request, group, form=form)
+
+
+class GroupStepCreateView(RoleRequiredMixin, View):
+    """Add a member at the end of a group (or where its position says)."""
+
+    allowed_roles = ADMIN
+
+    def post(self, request, code: str):
+        group = selectors.group_get(code=code)
+        form = StepForm(request.POST, in_group=True)
+        if _saved(
+            request,
+            form,
+            lambda: services.step_create(group=group, **form.step_fields()),
+            lambda step: f"Step “{step.name}” added to {group.name}.",
+        ):
+            return redirect("workflows:group", code=code)
+        return _group_page(request, group, step_form=form)
 
 
 class RunRetryView(RoleRequiredMixin, View):

@@ -38,7 +38,12 @@ from oms.services.events import dispatch_events
 from oms.services.webhooks import subscription_create
 from orders.models import Order
 from orders.routing.models import BrokeringRun, FulfillmentRequest, RoutingRuleSet
-from orders.workflows.models import OrderTypeDefinition, WorkflowStep, WorkflowStepRun
+from orders.workflows.models import (
+    OrderTypeDefinition,
+    WorkflowStep,
+    WorkflowStepGroup,
+    WorkflowStepRun,
+)
 from payments.models import PaymentAccount, PaymentTransaction
 from returns.models import Return
 
@@ -96,6 +101,12 @@ MATRIX: dict[str, tuple[int, int, int, int, int, int]] = {
     "POST /backoffice/workflows/steps/<int:pk>/": (302, 403, 403, 403, 200, 302),
     "POST /backoffice/workflows/step-runs/<int:pk>/retry/":
         (302, 302, 403, 403, 302, 302),
+    "GET /backoffice/workflows/groups/": (302, 403, 403, 403, 200, 302),
+    "POST /backoffice/workflows/groups/": (302, 403, 403, 403, 200, 302),
+    "GET /backoffice/workflows/groups/<slug:code>/": (302, 403, 403, 403, 200, 302),
+    "POST /backoffice/workflows/groups/<slug:code>/": (302, 403, 403, 403, 200, 302),
+    "POST /backoffice/workflows/groups/<slug:code>/steps/":
+        (302, 403, 403, 403, 200, 302),
     "GET /backoffice/workflows/<slug:code>/": (302, 403, 403, 403, 200, 302),
     "POST /backoffice/workflows/<slug:code>/": (302, 403, 403, 403, 200, 302),
     "GET /backoffice/workflows/<slug:code>/edit/": (302, 403, 403, 403, 200, 302),
@@ -362,6 +373,7 @@ def _workflow_samples() -> dict[str, object]:
         action="record_note",
         params={"text": "matrix"},
     )
+    group = WorkflowStepGroup.objects.create(code="matrix", name="Matrix group")
     run = WorkflowStepRun.objects.create(
         order=Order.objects.order_by("id").first(),
         stage="created",
@@ -378,6 +390,7 @@ def _workflow_samples() -> dict[str, object]:
         "steps": step,
         "workflow-runs": run,
         "step-runs": run,
+        "groups": group,
     }
 
 

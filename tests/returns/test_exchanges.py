@@ -50,7 +50,7 @@ def test_exchange_for_the_same_sku_credits_the_item_and_refunds_nothing(
     assert ret.status == "processed"
     assert (ret.total_refund_amount, ret.total_credit_amount) == (0, Decimal("11"))
     replacement = ret.replacement_order
-    assert replacement.order_type == "replacement"
+    assert replacement.order_type_id == "replacement"
     assert replacement.status == "created"
     assert replacement.replacement_for_return == ret
     assert (replacement.total, replacement.exchange_credit) == (

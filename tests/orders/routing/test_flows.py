@@ -106,7 +106,7 @@ def test_bopis_rejected_asks_for_an_alternative_and_a_csr_converts_it(
     run_brokering()
 
     order.refresh_from_db()
-    assert order.order_type == "standard"
+    assert order.order_type_id == "standard"
     shipped_from = FulfillmentRequest.objects.filter(
         order=order, status="assigned"
     ).get()

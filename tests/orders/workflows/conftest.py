@@ -1,30 +1,12 @@
-"""Workflow fixtures: the seeded order types, and `add_step(...)` configuring a
-step through the service as an admin would."""
-
-import importlib
+"""Workflow fixtures: the seeded standard order type, and `add_step(...)`
+configuring a step through the service as an admin would."""
 
 import pytest
-from django.apps import apps
 from rest_framework import serializers
 
 from orders.workflows import services
 from orders.workflows.actions import Action, Outcome, register
 from orders.workflows.models import OrderTypeDefinition, WorkflowStep
-
-DEFAULTS = importlib.import_module("orders.migrations.0008_default_workflows")
-
-
-@pytest.fixture(autouse=True)
-def seeded_workflows(request):
-    """The defaults the migration seeds, put back when a transactional test's
-    flush (this worker ran one before) removed them."""
-    marker = request.node.get_closest_marker("django_db")
-    if marker is None:
-        return
-    transactional = marker.kwargs.get("transaction", False)
-    request.getfixturevalue("transactional_db" if transactional else "db")
-    if not OrderTypeDefinition.objects.exists():
-        DEFAULTS.seed(apps, None)
 
 
 @pytest.fixture

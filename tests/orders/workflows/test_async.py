@@ -11,7 +11,7 @@ from oms.errors import Conflict
 from oms.models import Event, WebhookDelivery, WebhookSubscription
 from oms.services.events import dispatch_events
 from orders.workflows.models import WorkflowStep, WorkflowStepRun
-from orders.workflows.runner import run_retry
+from orders.workflows.runner import run_retry, run_stage
 from orders.workflows.tasks import retry_due_runs
 from tests.orders.workflows.conftest import FAILING
 
@@ -112,15 +112,15 @@ def test_after_the_last_retry_the_step_is_an_error_retried_by_hand(
 
 
 def test_the_seeded_erp_export_only_warns_until_its_connector_is_set_up(
-    place_order,
+    place_order, django_capture_on_commit_callbacks
 ):
     order = place_order()
     step = WorkflowStep.objects.get(
         order_type__code="standard", stage="shipped", action="export_to_connector"
     )
-    from orders.workflows.runner import run_async_steps
 
-    run_async_steps(order_type="standard", stage="shipped", order_id=order.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        run_stage(orders=[order], stage="shipped")
 
     run = WorkflowStepRun.objects.get(order=order, step=step)
     assert run.result == "warning"

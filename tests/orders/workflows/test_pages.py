@@ -3,7 +3,12 @@ copying an order type, and the retry button on the order page."""
 
 import pytest
 
-from orders.workflows.models import OrderTypeDefinition, WorkflowStep, WorkflowStepRun
+from orders.workflows.models import (
+    OrderTypeDefinition,
+    WorkflowStep,
+    WorkflowStepGroup,
+    WorkflowStepRun,
+)
 from tests.orders.workflows.conftest import FAILING
 
 pytestmark = pytest.mark.django_db
@@ -127,3 +132,61 @@ def test_a_failed_step_has_a_retry_button_on_the_order_page(
     assert "Step “Export” run again." in response.content.decode()
     run.refresh_from_db()
     assert run.result == "success"
+
+
+def test_a_group_is_created_edited_and_given_steps_on_its_pages(admin_client):
+    created = admin_client.post(
+        "/backoffice/workflows/groups/",
+        {"code": "vip-care", "name": "VIP care", "stop_on_error": "on"},
+    )
+    assert created.url == "/backoffice/workflows/groups/vip-care/"
+
+    admin_client.post(
+        "/backoffice/workflows/groups/vip-care/",
+        {"name": "VIP treatment", "description": "For big spenders"},
+    )
+    admin_client.post(
+        "/backoffice/workflows/groups/vip-care/steps/",
+        step_form(name="Tag VIP", params='{"tags": ["vip"]}'),
+    )
+
+    group = WorkflowStepGroup.objects.get(code="vip-care")
+    assert (group.name, group.stop_on_error) == ("VIP treatment", False)
+    member = WorkflowStep.objects.get(group=group)
+    assert (member.name, member.stage, member.params) == (
+        "Tag VIP",
+        "",
+        {"tags": ["vip"]},
+    )
+    page = admin_client.get("/backoffice/workflows/groups/").content.decode()
+    assert "VIP treatment" in page
+    edit = admin_client.get(
+        f"/backoffice/workflows/steps/{member.pk}/"
+    ).content.decode()
+    assert "Back to the group" in edit
+
+
+def test_a_group_without_a_name_is_refused_on_the_page(admin_client):
+    response = admin_client.post(
+        "/backoffice/workflows/groups/", {"code": "nameless", "name": " "}
+    )
+
+    assert response.status_code == 200
+    assert "This field is required." in response.content.decode()
+    assert not WorkflowStepGroup.objects.exists()
+
+
+def test_a_member_step_is_saved_and_its_page_leads_back_to_the_group(admin_client):
+    group = WorkflowStepGroup.objects.create(code="care", name="Care")
+    admin_client.post(
+        "/backoffice/workflows/groups/care/steps/", step_form(name="Note")
+    )
+    member = WorkflowStep.objects.get(group=group)
+
+    saved = admin_client.post(
+        f"/backoffice/workflows/steps/{member.pk}/", step_form(name="Renamed")
+    )
+
+    assert saved.url == "/backoffice/workflows/groups/care/"
+    member.refresh_from_db()
+    assert member.name == "Renamed"

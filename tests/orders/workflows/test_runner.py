@@ -51,7 +51,10 @@ def test_a_failing_step_with_stop_on_error_rolls_the_transition_back(
     assert order.status == Order.Status.CREATED
     assert order.tags == [] and order.notes == ""
     assert not Event.objects.filter(name="order.opened").exists()
-    assert runs_of(order) == []
+    assert runs_of(order) == [("Export", "error")]
+    assert WorkflowStepRun.objects.get().message == (
+        "The ERP is down. The transition was refused and rolled back."
+    )
 
 
 def test_a_failing_step_without_stop_on_error_lets_the_rest_run(
@@ -178,3 +181,25 @@ def test_steps_of_another_order_type_do_not_run(
 
     order.refresh_from_db()
     assert order.tags == []
+
+
+def test_a_refused_cancellation_is_a_409_and_the_timeline_says_why(
+    broken, add_step, opened_order, api_client_for, client, make_user
+):
+    add_step("cancelled", *FAILING, name="Tell the warehouse", stop_on_error=True)
+    order = opened_order()
+
+    response = api_client_for("csr").post(
+        f"/api/v1/orders/{order.number}/cancel",
+        {"reason": "Customer asked"},
+        format="json",
+    )
+
+    assert response.status_code == 409
+    assert response.json()["type"] == "workflow_step_failed"
+    order.refresh_from_db()
+    assert order.status == "opened"
+    client.force_login(make_user("csr"))
+    page = client.get(f"/backoffice/orders/{order.number}/").content.decode()
+    assert "Step “Tell the warehouse”: error" in page
+    assert "The ERP is down. The transition was refused and rolled back." in page
