@@ -4,7 +4,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("orders", "0010_list_indexes_and_queue_snapshots"),
+        ("orders", "0012_pending_step_runs"),
     ]
 
     operations = [
