@@ -17,15 +17,17 @@ logger = logging.getLogger(__name__)
 KICK_PENDING_SECONDS = 30
 
 
-def enqueue(task, *args, **kwargs) -> None:
+def enqueue(task, *args, **kwargs) -> bool:
     """Publish now, once, without the client's retry loop (which would block a request
-    for seconds during a broker outage)."""
+    for seconds during a broker outage). Returns whether the broker took it."""
     try:
         task.apply_async(args=args, kwargs=kwargs, retry=False)
     except Exception:
         logger.warning(
             "Could not enqueue %s; the sweep will pick it up.", task.name, exc_info=True
         )
+        return False
+    return True
 
 
 def enqueue_on_commit(task, *args, **kwargs) -> None:
@@ -52,7 +54,13 @@ def kick(task) -> None:
             return
     except Exception:
         logger.warning("Kick flag unavailable; publishing %s anyway.", task.name)
-    enqueue(task)
+    if not enqueue(task):
+        kick_taken(task)  # nothing waits: the next commit must try again
+
+
+def kick_on_commit(task) -> None:
+    """`kick` after the current transaction commits (nothing if it rolls back)."""
+    transaction.on_commit(lambda: kick(task))
 
 
 def kick_taken(task) -> None:

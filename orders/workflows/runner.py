@@ -8,8 +8,9 @@ transition, inside its transaction:
   back (the caller shows the failure; nothing half-done stays);
 - asynchronous steps get a `pending` run row in the transition's own transaction
   (one statement for the whole batch, with the synchronous runs), and Celery is
-  kicked after commit (`run_pending_steps_task`, one message per stage however
-  many orders a batch moved). A worker claims an order's pending rows with
+  kicked after commit (`run_pending_steps_task`, which takes every pending run:
+  one message serves every commit made before a worker starts it, see
+  `oms.queueing.kick`). A worker claims an order's pending rows with
   `SELECT … FOR UPDATE SKIP LOCKED` and runs them in one transaction, so a lost
   message or a crashed worker loses nothing (the `workflows.retry_due_runs` sweep
   kicks pending rows again) and two workers never run the same row. A failed one
@@ -31,11 +32,12 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Min
 from django.utils import timezone
 
 from oms.bulk import insert_rows
 from oms.errors import Conflict
-from oms.queueing import enqueue_on_commit
+from oms.queueing import kick_on_commit
 from orders.models import Order
 from orders.workflows.actions import Outcome
 from orders.workflows.config import (
@@ -309,11 +311,7 @@ def _run_typed(config, order_type, orders, stage, actor) -> None:
     if waiting and any(step.is_async for step in steps):
         from orders.workflows.tasks import run_pending_steps_task
 
-        enqueue_on_commit(
-            run_pending_steps_task,
-            stage=stage,
-            order_ids=[order.pk for order in waiting],
-        )
+        kick_on_commit(run_pending_steps_task)
 
 
 def _results(text: str) -> set[str]:
@@ -482,6 +480,17 @@ def run_retry(*, run_id: int, by_hand: bool = False) -> WorkflowStepRun | None:
             run_steps(steps=steps[index + 1 :], **arguments)
         recorder.write()
         return run
+
+
+def pending_work(*, limit: int) -> list[tuple[int, str]]:
+    """The (order id, stage) of pending runs, oldest first: what the task claims."""
+    groups = (
+        WorkflowStepRun.objects.filter(result=StepResult.PENDING)
+        .values("order_id", "stage")
+        .annotate(first=Min("id"))
+        .order_by("first")[:limit]
+    )
+    return [(group["order_id"], group["stage"]) for group in groups]
 
 
 def due_runs(*, limit: int = 500) -> tuple[list[int], set[tuple[int, str]]]:

@@ -4,15 +4,22 @@ after a crash, at least once)."""
 
 from celery import shared_task
 
-from oms.queueing import enqueue
+from oms.queueing import enqueue, kick, kick_taken
 from orders.workflows import runner
+
+PENDING_BATCH = 200
 
 
 @shared_task(name="workflows.run_pending_steps", acks_late=True)
-def run_pending_steps_task(*, stage: str, order_ids: list[int]) -> None:
-    for order_id in order_ids:
+def run_pending_steps_task() -> None:
+    """Run every pending asynchronous step; a full batch kicks the next one."""
+    kick_taken(run_pending_steps_task)
+    work = runner.pending_work(limit=PENDING_BATCH)
+    for order_id, stage in work:
         while runner.run_pending_steps(order_id=order_id, stage=stage):
             pass
+    if len(work) == PENDING_BATCH:
+        kick(run_pending_steps_task)
 
 
 @shared_task(
@@ -29,6 +36,6 @@ def retry_due_runs() -> int:
     retries, pending = runner.due_runs()
     for run_id in retries:
         enqueue(retry_run_task, run_id)
-    for order_id, stage in pending:
-        enqueue(run_pending_steps_task, stage=stage, order_ids=[order_id])
+    if pending:
+        enqueue(run_pending_steps_task)
     return len(retries) + len(pending)

@@ -119,13 +119,16 @@ def test_events_in_released_savepoints_share_one_dispatch(
 
 @pytest.fixture
 def published(monkeypatch):
-    """The dispatcher's wake-ups as published to the broker (no worker takes them)."""
+    """The dispatcher's wake-ups as the broker took them (no worker takes them)."""
     from oms import queueing
 
     names: list[str] = []
-    monkeypatch.setattr(
-        queueing, "enqueue", lambda task, *a, **kw: names.append(task.name)
-    )
+
+    def publish(task, *args, **kwargs) -> bool:
+        names.append(task.name)
+        return True
+
+    monkeypatch.setattr(queueing, "enqueue", publish)
     kick_taken(dispatch_events_task)
     yield names
     kick_taken(dispatch_events_task)
@@ -181,3 +184,22 @@ def test_the_dispatch_task_clears_its_wake_up_before_it_reads(
     commit_an_event(user)
     assert len(published) == 2
     assert dispatch_events_task() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_wake_up_the_broker_refused_does_not_stop_the_next_commit_from_trying(
+    django_user_model, monkeypatch
+):
+    from oms import queueing
+
+    attempts: list[str] = []
+
+    def broker_down(task, *args, **kwargs) -> bool:
+        attempts.append(task.name)
+        return False
+
+    monkeypatch.setattr(queueing, "enqueue", broker_down)
+    user = django_user_model.objects.create(username="u")
+    for _ in range(2):
+        commit_an_event(user)
+    assert attempts == ["oms.dispatch_events", "oms.dispatch_events"]

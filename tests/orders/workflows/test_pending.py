@@ -145,7 +145,7 @@ def test_a_stage_entered_twice_before_a_worker_came_runs_its_steps_twice(
     order = place_without_kick()
     run_stage(orders=[order], stage="created")
 
-    run_pending_steps_task(stage="created", order_ids=[order.pk])
+    run_pending_steps_task()
 
     order.refresh_from_db()
     assert order.notes.count("hello") == 2
