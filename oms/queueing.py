@@ -5,9 +5,11 @@ a failed publish (broker down) is logged, not raised: a periodic sweep re-derive
 work. This keeps a committed write from turning into an error for its caller.
 """
 
+import functools
 import logging
 
-from django.core.cache import cache
+import redis
+from django.conf import settings
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
@@ -35,8 +37,20 @@ def enqueue_on_commit(task, *args, **kwargs) -> None:
     transaction.on_commit(lambda: enqueue(task, *args, **kwargs))
 
 
+@functools.cache
+def _flag_store() -> redis.Redis | None:
+    """Where wake-up flags live: the broker's Redis, talked to directly (Django's
+    cache wrapper builds a client per call, which costs more than the command).
+    None in embedded mode, where tasks run at once and nothing waits."""
+    if not settings.REDIS_URL:
+        return None
+    return redis.Redis.from_url(
+        settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1
+    )
+
+
 def _kick_key(task) -> str:
-    return f"kick-pending:{task.name}"
+    return f"kick-pending:{settings.CELERY_TASK_DEFAULT_QUEUE}:{task.name}"
 
 
 def kick(task) -> None:
@@ -44,28 +58,34 @@ def kick(task) -> None:
     waiting for a worker.
 
     For tasks that take, when they start, all the work the database holds (the
-    outbox dispatcher): the one waiting message serves every commit before it
-    starts, so a busy intake publishes a message per run of the task rather than
-    one per request (a cache `add` costs a fraction of a publish). The task calls
-    `kick_taken` before it reads the database, so a commit that comes later finds
-    no flag and publishes again."""
-    try:
-        if not cache.add(_kick_key(task), 1, KICK_PENDING_SECONDS):
-            return
-    except Exception:
-        logger.warning("Kick flag unavailable; publishing %s anyway.", task.name)
+    outbox dispatcher, the pending workflow steps): the one waiting message serves
+    every commit before it starts, so a busy intake publishes a message per run of
+    the task rather than one per request (a Redis `SET NX` costs a fraction of a
+    publish). The task calls `kick_taken` before it reads the database, so a commit
+    that comes later finds no flag and publishes again."""
+    store = _flag_store()
+    if store is not None:
+        try:
+            if not store.set(_kick_key(task), 1, nx=True, ex=KICK_PENDING_SECONDS):
+                return
+        except redis.RedisError:
+            logger.warning("Kick flag unavailable; publishing %s anyway.", task.name)
     if not enqueue(task):
         kick_taken(task)  # nothing waits: the next commit must try again
+
+
+def kick_taken(task) -> None:
+    """Called by a kicked task first thing: the next commit publishes a new wake-up."""
+    store = _flag_store()
+    if store is None:
+        return
+    try:
+        store.delete(_kick_key(task))
+    except redis.RedisError:
+        logger.warning("Kick flag unavailable for %s.", task.name)
 
 
 def kick_on_commit(task) -> None:
     """`kick` after the current transaction commits (nothing if it rolls back)."""
     transaction.on_commit(lambda: kick(task))
 
-
-def kick_taken(task) -> None:
-    """Called by a kicked task first thing: the next commit publishes a new wake-up."""
-    try:
-        cache.delete(_kick_key(task))
-    except Exception:
-        logger.warning("Kick flag unavailable for %s.", task.name)

@@ -159,15 +159,15 @@ def test_a_dispatcher_that_started_is_woken_again_by_the_next_commit(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_without_the_cache_every_commit_wakes_the_dispatcher(
-    django_user_model, published, settings
+def test_with_its_flags_unreachable_every_commit_wakes_the_dispatcher(
+    django_user_model, published, monkeypatch
 ):
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
-        }
-    }
+    import redis
+
+    from oms import queueing
+
+    nothing_listens = redis.Redis(port=1, socket_connect_timeout=1)
+    monkeypatch.setattr(queueing, "_flag_store", lambda: nothing_listens)
     user = django_user_model.objects.create(username="u")
     for _ in range(2):
         commit_an_event(user)
