@@ -1,6 +1,7 @@
 """Inserting many rows in one statement, for batch work (brokering runs, imports)."""
 
 import datetime
+import functools
 import json
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -31,25 +32,33 @@ def insert_rows(model, rows: list[dict], returning: tuple[str, ...] = ()) -> lis
             [model(**{attnames[k]: v for k, v in row.items()}) for row in rows]
         )
         return [tuple(getattr(m, name) for name in returning) for m in made]
-    fields = [model._meta.get_field(name) for name in rows[0]]
+    fields, sql = _insert_statement(model, tuple(rows[0]), returning)
+    payload = json.dumps(
+        [{field.column: row[field.name] for field in fields} for row in rows],
+        cls=_ExactEncoder,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [payload])
+        return cursor.fetchall() if returning else []
+
+
+@functools.lru_cache(maxsize=256)
+def _insert_statement(model, names: tuple[str, ...], returning: tuple[str, ...]):
+    """The fields and the INSERT … SELECT FROM jsonb_to_recordset statement for
+    rows of `names`: the same few statements serve every request."""
+    fields = [model._meta.get_field(name) for name in names]
     columns = ", ".join(f'"{field.column}"' for field in fields)
     record = ", ".join(
         f'"{field.column}" '
         + (field.target_field if field.is_relation else field).db_type(connection)
         for field in fields
     )
-    payload = json.dumps(
-        [{field.column: row[field.name] for field in fields} for row in rows],
-        cls=_ExactEncoder,
+    sql = (
+        f"INSERT INTO {model._meta.db_table} ({columns}) "
+        f"SELECT {columns} FROM jsonb_to_recordset(%s::jsonb) AS r({record})"
+        + (f" RETURNING {', '.join(returning)}" if returning else "")
     )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {model._meta.db_table} ({columns}) "
-            f"SELECT {columns} FROM jsonb_to_recordset(%s::jsonb) AS r({record})"
-            + (f" RETURNING {', '.join(returning)}" if returning else ""),
-            [payload],
-        )
-        return cursor.fetchall() if returning else []
+    return fields, sql
 
 
 def insert_instances(instances: list) -> None:
