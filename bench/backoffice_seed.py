@@ -405,9 +405,10 @@ def _seed_history() -> None:
         """
         INSERT INTO orders_brokeringrun (status, orders_seen, orders_routed,
           orders_split, orders_unfillable, orders_deferred, orders_total, error,
-          created_at, started_at, finished_at, rule_set_id)
+          created_at, started_at, finished_at, lease_expires_at, rule_set_id)
         SELECT 'completed', 400 + n %% 200, 300 + n %% 150, 20 + n %% 30,
           10 + n %% 25, n %% 10, 400 + n %% 200, '', t, t, t + interval '8 seconds',
+          t + interval '8 seconds',
           (SELECT id FROM orders_routingruleset WHERE name = %(rule_set)s)
         FROM generate_series(1, 7 * 96) n,
           LATERAL (SELECT now() - interval '15 minutes' * n AS t) at
