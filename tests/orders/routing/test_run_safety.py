@@ -21,6 +21,16 @@ from tests.integration_support import WorkerProcess, needs_services, publish, wa
 LINES = [LineInput(sku="SKU-A", quantity=1, unit_price=Decimal("10.00"))]
 
 
+def one_unit_orders(london_order, count: int) -> list[Order]:
+    """`count` opened orders of one unit of SKU-A each, shipping free."""
+    return [
+        london_order(
+            lines=LINES, shipping_price=Decimal("0"), shipping_tax=Decimal("0")
+        )
+        for _ in range(count)
+    ]
+
+
 def _consistent(orders):
     """Every order is either in fulfillment with one request and its reservation,
     or still in the brokering queue with nothing held."""
@@ -49,12 +59,7 @@ def test_two_concurrent_runs_route_each_order_once(
     london_order, places, products, put_stock, default_rules
 ):
     put_stock(places["near"], products["SKU-A"], 100)
-    orders = [
-        london_order(
-            lines=LINES, shipping_price=Decimal("0"), shipping_tax=Decimal("0")
-        )
-        for _ in range(12)
-    ]
+    orders = one_unit_orders(london_order, 12)
     runs = [
         services.brokering_run_start(rule_set=default_rules, enqueue=False)
         for _ in range(2)
@@ -94,12 +99,7 @@ def test_a_run_killed_after_its_first_batch_leaves_consistent_state(
     london_order, places, products, put_stock, default_rules
 ):
     put_stock(places["near"], products["SKU-A"], 100)
-    orders = [
-        london_order(
-            lines=LINES, shipping_price=Decimal("0"), shipping_tax=Decimal("0")
-        )
-        for _ in range(7)
-    ]
+    orders = one_unit_orders(london_order, 7)
     run = services.brokering_run_start(rule_set=default_rules, enqueue=False)
 
     def die(progress):
@@ -131,12 +131,7 @@ def test_a_reservation_lost_to_a_race_leaves_the_order_queued(
     from orders.routing import engine
 
     put_stock(places["near"], products["SKU-A"], 1)
-    first = london_order(
-        lines=LINES, shipping_price=Decimal("0"), shipping_tax=Decimal("0")
-    )
-    second = london_order(
-        lines=LINES, shipping_price=Decimal("0"), shipping_tax=Decimal("0")
-    )
+    first, second = one_unit_orders(london_order, 2)
     stale = engine.StockView({(places["near"].pk, products["SKU-A"].pk): 5})
     locations = services.routing_locations()
     decisions = {}
@@ -220,12 +215,7 @@ def test_a_run_whose_worker_died_is_resumed_by_the_redelivered_task(
     london_order, places, products, put_stock, default_rules
 ):
     put_stock(places["near"], products["SKU-A"], 100)
-    orders = [
-        london_order(
-            lines=LINES, shipping_price=Decimal("0"), shipping_tax=Decimal("0")
-        )
-        for _ in range(5)
-    ]
+    orders = one_unit_orders(london_order, 5)
     run = services.brokering_run_start(rule_set=default_rules, enqueue=False)
 
     def worker_dies(progress):
@@ -257,7 +247,7 @@ def test_beat_fails_an_abandoned_run_and_starts_a_new_one(
     from orders.routing.tasks import run_brokering_task
 
     put_stock(places["near"], products["SKU-A"], 10)
-    london_order(lines=LINES, shipping_price=Decimal("0"), shipping_tax=Decimal("0"))
+    one_unit_orders(london_order, 1)
     stuck = services.brokering_run_start(rule_set=default_rules, enqueue=False)
     # Its message was lost; its lease ran out a minute ago (the clock, not a state
     # change).
@@ -281,10 +271,7 @@ def test_a_run_outliving_its_first_lease_is_not_taken_for_abandoned(
     alone however long it lasts."""
     settings.OMS_BROKERING_RUN_LEASE_SECONDS = 1
     put_stock(places["near"], products["SKU-A"], 10)
-    for _ in range(4):
-        london_order(
-            lines=LINES, shipping_price=Decimal("0"), shipping_tax=Decimal("0")
-        )
+    one_unit_orders(london_order, 4)
     run = services.brokering_run_start(rule_set=default_rules, enqueue=False)
     swept = []
 
@@ -311,12 +298,7 @@ def test_a_run_failed_as_abandoned_routes_nothing_more_and_a_fresh_run_goes_on(
     from django.utils import timezone
 
     put_stock(places["near"], products["SKU-A"], 10)
-    orders = [
-        london_order(
-            lines=LINES, shipping_price=Decimal("0"), shipping_tax=Decimal("0")
-        )
-        for _ in range(5)
-    ]
+    orders = one_unit_orders(london_order, 5)
     run = services.brokering_run_start(rule_set=default_rules, enqueue=False)
 
     def lease_runs_out(progress):
@@ -353,12 +335,7 @@ def test_a_run_whose_worker_was_killed_is_taken_over_once_its_lease_runs_out(
     exactly once; the message handed back later changes nothing."""
     settings.OMS_BROKERING_RUN_LEASE_SECONDS = 2
     put_stock(places["near"], products["SKU-A"], 100)
-    orders = [
-        london_order(
-            lines=LINES, shipping_price=Decimal("0"), shipping_tax=Decimal("0")
-        )
-        for _ in range(40)
-    ]
+    orders = one_unit_orders(london_order, 40)
     run = services.brokering_run_start(rule_set=default_rules, enqueue=False)
     worker = WorkerProcess(
         app="tests.fault_worker",
@@ -410,12 +387,7 @@ def test_a_worker_process_killed_mid_run_leaves_the_rest_to_its_successor(
     new worker gets the task back from the broker (acks late), resumes the run and
     routes every order exactly once."""
     put_stock(places["near"], products["SKU-A"], 100)
-    orders = [
-        london_order(
-            lines=LINES, shipping_price=Decimal("0"), shipping_tax=Decimal("0")
-        )
-        for _ in range(40)
-    ]
+    orders = one_unit_orders(london_order, 40)
     run = services.brokering_run_start(rule_set=default_rules, enqueue=False)
     fault_env = {
         "REDIS_URL": private_redis.url,
