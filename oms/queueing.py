@@ -88,4 +88,3 @@ def kick_taken(task) -> None:
 def kick_on_commit(task) -> None:
     """`kick` after the current transaction commits (nothing if it rolls back)."""
     transaction.on_commit(lambda: kick(task))
-
