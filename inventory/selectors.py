@@ -28,12 +28,15 @@ from inventory.models import (
     StockSync,
     TransferOrder,
 )
+from oms.db.compiled import CompiledQuery
 from oms.roles import Role, has_role
+
+_PRODUCTS_BY_SKU = CompiledQuery(lambda skus: Product.objects.filter(sku__in=skus))
 
 
 def products_by_sku(*, skus: Iterable[str]) -> dict[str, Product]:
     """Products of the given SKUs, keyed by SKU (unknown SKUs are absent); one query."""
-    return {p.sku: p for p in Product.objects.filter(sku__in=set(skus))}
+    return {p.sku: p for p in _PRODUCTS_BY_SKU(sorted(set(skus)))}
 
 
 def locations_by_code(*, codes: Iterable[str]) -> dict[str, Location]:

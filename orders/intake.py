@@ -21,6 +21,7 @@ from django.utils import timezone
 from inventory.models import Location
 from inventory.selectors import locations_by_code, products_by_sku
 from oms.bulk import insert_instances
+from oms.db.compiled import CompiledQuery
 from oms.errors import ApplicationError, Conflict
 from oms.services.events import record_event, record_events
 from orders import errors, services
@@ -108,6 +109,9 @@ class _Prepared:
     lines: list[OrderLine]
 
 
+_CHANNELS_BY_CODE = CompiledQuery(lambda codes: Channel.objects.filter(code__in=codes))
+
+
 @dataclass
 class _Lookups:
     channels: dict[str, Channel]
@@ -122,7 +126,7 @@ def intake_lookups(
     """Everything validation needs, in one query per kind. `with_existing=False`
     skips the look-up of repeats (a single intake lets the unique constraint tell)."""
     channels = {
-        c.code: c for c in Channel.objects.filter(code__in={i.channel for i in inputs})
+        c.code: c for c in _CHANNELS_BY_CODE(sorted({i.channel for i in inputs}))
     }
     skus = {line.sku for i in inputs for line in i.lines}
     location_codes = {i.pickup_location for i in inputs if i.pickup_location}
