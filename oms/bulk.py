@@ -21,9 +21,10 @@ class _ExactEncoder(DjangoJSONEncoder):
 def insert_rows(model, rows: list[dict], returning: tuple[str, ...] = ()) -> list:
     """Insert `rows` (field name → value, every row the same fields) with ONE
     statement and ONE parameter on PostgreSQL: a JSON array unpacked by
-    `jsonb_to_recordset`. With psycopg's client-side binding, quoting tens of
-    thousands of parameters costs more than the server spends inserting them.
-    Elsewhere `bulk_create`. Returns the `returning` columns of each row, in order."""
+    `jsonb_to_recordset`. Adapting tens of thousands of parameters one by one costs
+    more than the server spends inserting them, and the statement is the same
+    whatever the number of rows. Elsewhere `bulk_create`. Returns the `returning`
+    columns of each row, in order."""
     if not rows:
         return []
     if connection.vendor != "postgresql":
