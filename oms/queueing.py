@@ -53,37 +53,25 @@ def _kick_key(task) -> str:
     return f"kick-pending:{settings.CELERY_TASK_DEFAULT_QUEUE}:{task.name}"
 
 
-def kick(*tasks) -> None:
-    """Wake each of `tasks` (which take no arguments) unless a wake-up is already
+def kick(task) -> None:
+    """Wake `task` (which takes arguments of none) unless a wake-up is already
     waiting for a worker.
 
     For tasks that take, when they start, all the work the database holds (the
     outbox dispatcher, the pending workflow steps): the one waiting message serves
     every commit before it starts, so a busy intake publishes a message per run of
     the task rather than one per request (a Redis `SET NX` costs a fraction of a
-    publish, and the flags of several tasks go in one round trip). The task calls
-    `kick_taken` before it reads the database, so a commit that comes later finds
-    no flag and publishes again."""
-    for task in _not_waiting(tasks):
-        if not enqueue(task):
-            kick_taken(task)  # nothing waits: the next commit must try again
-
-
-def _not_waiting(tasks) -> list:
-    """The tasks among `tasks` that had no wake-up waiting, now flagged as having
-    one (all of them if the flags are unavailable)."""
+    publish). The task calls `kick_taken` before it reads the database, so a commit
+    that comes later finds no flag and publishes again."""
     store = _flag_store()
-    if store is None:
-        return list(tasks)
-    pipeline = store.pipeline(transaction=False)
-    for task in tasks:
-        pipeline.set(_kick_key(task), 1, nx=True, ex=KICK_PENDING_SECONDS)
-    try:
-        flagged = pipeline.execute()
-    except redis.RedisError:
-        logger.warning("Kick flags unavailable; publishing anyway.")
-        return list(tasks)
-    return [task for task, newly in zip(tasks, flagged, strict=True) if newly]
+    if store is not None:
+        try:
+            if not store.set(_kick_key(task), 1, nx=True, ex=KICK_PENDING_SECONDS):
+                return
+        except redis.RedisError:
+            logger.warning("Kick flag unavailable; publishing %s anyway.", task.name)
+    if not enqueue(task):
+        kick_taken(task)  # nothing waits: the next commit must try again
 
 
 def kick_taken(task) -> None:
@@ -98,22 +86,5 @@ def kick_taken(task) -> None:
 
 
 def kick_on_commit(task) -> None:
-    """`kick` after the current transaction commits (nothing if it rolls back).
-    The tasks a transaction kicks share one callback, and one round trip to Redis."""
-    connection = transaction.get_connection()
-    for _, callback, _ in connection.run_on_commit:
-        if isinstance(callback, _KicksAfterCommit):
-            # Django drops the callbacks of a savepoint that rolls back; a task
-            # added from one that rolls back later only costs a wake-up for nothing.
-            if task not in callback.tasks:
-                callback.tasks.append(task)
-            return
-    transaction.on_commit(_KicksAfterCommit([task]))
-
-
-class _KicksAfterCommit:
-    def __init__(self, tasks: list):
-        self.tasks = tasks
-
-    def __call__(self) -> None:
-        kick(*self.tasks)
+    """`kick` after the current transaction commits (nothing if it rolls back)."""
+    transaction.on_commit(lambda: kick(task))

@@ -12,7 +12,7 @@ from django.utils import timezone
 from oms import tasks
 from oms.bulk import insert_rows
 from oms.models import Event, WebhookDelivery, WebhookSubscription
-from oms.queueing import enqueue_on_commit, kick, kick_on_commit
+from oms.queueing import enqueue_on_commit, kick
 
 SEQUENCER_LOCK_ID = 7_341_001
 SEQUENCE_BATCH_SIZE = 500
@@ -79,8 +79,19 @@ def record_events(events: list[tuple[str, models.Model, dict[str, Any]]]) -> Non
 
 def _dispatch_after_commit() -> None:
     """One dispatch per transaction, however many events it records: a batch import
-    of 500 orders wakes the dispatcher once, not a thousand times."""
-    kick_on_commit(tasks.dispatch_events_task)
+    of 500 orders publishes one message, not a thousand. Django drops the callbacks of
+    a savepoint that rolls back, so a dispatch still pending in the transaction will
+    run whenever this event commits."""
+    connection = transaction.get_connection()
+    if any(
+        callback is _enqueue_dispatch for _, callback, _ in connection.run_on_commit
+    ):
+        return
+    transaction.on_commit(_enqueue_dispatch)
+
+
+def _enqueue_dispatch() -> None:
+    kick(tasks.dispatch_events_task)
 
 
 def pattern_matches(patterns: Iterable[str], name: str) -> bool:

@@ -68,15 +68,9 @@ def test_payload_decimals_and_dates_are_stored_as_json_strings(django_user_model
 
 
 def dispatch_callbacks(captured) -> int:
-    """How many wake-ups of the dispatcher the transaction left to run on commit."""
-    from oms.queueing import _KicksAfterCommit
-    from oms.tasks import dispatch_events_task
+    from oms.services.events import _enqueue_dispatch
 
-    return sum(
-        callback.tasks.count(dispatch_events_task)
-        for callback in captured
-        if isinstance(callback, _KicksAfterCommit)
-    )
+    return sum(1 for callback in captured if callback is _enqueue_dispatch)
 
 
 def test_one_dispatch_per_transaction_however_many_events(
@@ -209,32 +203,3 @@ def test_a_wake_up_the_broker_refused_does_not_stop_the_next_commit_from_trying(
     for _ in range(2):
         commit_an_event(user)
     assert attempts == ["oms.dispatch_events", "oms.dispatch_events"]
-
-
-@pytest.mark.django_db(transaction=True)
-def test_the_tasks_one_commit_wakes_share_one_round_trip_to_redis(
-    django_user_model, published, monkeypatch
-):
-    from oms import queueing
-    from orders.workflows.tasks import run_pending_steps_task
-
-    store = queueing._flag_store()
-    pipelines = []
-    real_pipeline = store.pipeline
-    monkeypatch.setattr(
-        store, "pipeline", lambda **kw: pipelines.append(kw) or real_pipeline(**kw)
-    )
-    kick_taken(run_pending_steps_task)
-    user = django_user_model.objects.create(username="u")
-    try:
-        with transaction.atomic():
-            record_event("order.created", user, {})
-            queueing.kick_on_commit(run_pending_steps_task)
-            queueing.kick_on_commit(run_pending_steps_task)
-    finally:
-        kick_taken(run_pending_steps_task)
-
-    assert sorted(published) == sorted(
-        ["oms.dispatch_events", run_pending_steps_task.name]
-    )
-    assert len(pipelines) == 1

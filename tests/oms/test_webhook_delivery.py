@@ -187,7 +187,7 @@ def test_a_delivery_is_sent_while_another_transaction_holds_its_subscription(
         subscription = subscribed(receiver)
         # No task runs: the delivery waits, as if its message were on its way.
         with (
-            mock.patch("oms.services.events.kick_on_commit"),
+            mock.patch("oms.services.events.kick"),
             mock.patch("oms.services.events.enqueue_on_commit"),
         ):
             record(user)
