@@ -7,6 +7,8 @@ import json
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 
+from oms.db.prepared import execute_prepared
+
 
 class _ExactEncoder(DjangoJSONEncoder):
     """Times with their microseconds, as the ORM stores them (DjangoJSONEncoder
@@ -39,7 +41,7 @@ def insert_rows(model, rows: list[dict], returning: tuple[str, ...] = ()) -> lis
         cls=_ExactEncoder,
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [payload])
+        execute_prepared(cursor, sql, [payload])
         return cursor.fetchall() if returning else []
 
 

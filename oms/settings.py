@@ -120,17 +120,13 @@ if DATABASE_URL:
         DATABASES["default"]["ENGINE"] = "oms.db.postgresql"
         # Parameters travel apart from the SQL, so psycopg does not quote them into
         # it: an import's one JSON parameter of a few hundred kilobytes was quoted
-        # character by character (A/B: import +14%). And a statement is prepared
-        # after its fifth use on a connection (Django turns psycopg's preparing off
-        # unless asked): PostgreSQL planned each of an intake's dozen statements
-        # every time, 1.5 ms of its CPU per order (A/B: single intake +20%). Turn
-        # both off behind a PgBouncer in transaction mode older than 1.21, which
-        # cannot keep prepared statements.
-        server_side = env_bool("DATABASE_SERVER_SIDE_BINDING", True)
+        # character by character (A/B: import +14%). It also lets the look-ups and
+        # inserts of `oms.db.prepared` be prepared statements (the rest are not:
+        # Django's default). Turn off behind a PgBouncer in transaction mode older
+        # than 1.21, which cannot keep prepared statements.
         DATABASES["default"]["OPTIONS"] = {
             **DATABASES["default"].get("OPTIONS", {}),
-            "server_side_binding": server_side,
-            "prepare_threshold": 5 if server_side else None,
+            "server_side_binding": env_bool("DATABASE_SERVER_SIDE_BINDING", True),
         }
 else:
     DATA_DIR.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,8 @@ from typing import Any
 from django.db import connections
 from django.db.models import Model, QuerySet
 
+from oms.db.prepared import execute_prepared
+
 # Longer lists (a batch's SKUs) vary too much to be worth a statement per length;
 # their queryset is built as usual, once per batch.
 MAX_LIST_LENGTH = 32
@@ -127,7 +129,7 @@ def _run(statement: _Statement, values: list[str]) -> list:
     ]
     connection = connections[statement.alias]
     with connection.cursor() as cursor:
-        cursor.execute(statement.sql, params)
+        execute_prepared(cursor, statement.sql, params)
         rows = cursor.fetchall()
     instances = []
     for row in rows:

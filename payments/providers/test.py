@@ -22,6 +22,7 @@ from decimal import Decimal
 from django.db import connection
 from django.utils import timezone
 
+from oms.db.prepared import execute_prepared
 from payments.models import TestProviderOperation
 from payments.providers.base import (
     PaymentProvider,
@@ -174,7 +175,7 @@ class TestProvider(PaymentProvider):
         ]
         params.append(TestProviderOperation.Outcome.SUCCEEDED)
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+            execute_prepared(cursor, sql, params)
             columns = [column[0] for column in cursor.description]
             records = [dict(zip(columns, row, strict=True)) for row in cursor]
         return {record["idempotency_key"]: record for record in records}
