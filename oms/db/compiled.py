@@ -52,7 +52,9 @@ class CompiledQuery:
     Each argument is a string or a list of strings, and lands in the SQL as
     parameters only (a filter value), never as a column or a table name. The
     queryset selects the fields of its model (no `select_related`, `only` or
-    `values`) and may add annotations."""
+    `values`) and may add annotations. Its statements are prepared
+    (`oms.db.prepared`): build look-ups by unique keys, whose plan cannot depend
+    on the values, not list filters."""
 
     def __init__(self, build: Callable[..., QuerySet]):
         self._build = build
