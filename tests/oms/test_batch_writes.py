@@ -1,13 +1,17 @@
 """Kernel helpers for batch work: many events, transitions and saves at once."""
 
+from datetime import UTC, datetime
+from decimal import Decimal
+
 import pytest
 from django.db import transaction
 from django_fsm import TransitionNotAllowed
 
-from oms.bulk import save_fields
+from oms.bulk import insert_instances, insert_rows, save_fields
 from oms.models import Event, StateTransition, WebhookDelivery, WebhookSubscription
 from oms.services.events import dispatch_events, record_events
 from oms.services.transitions import apply_transitions
+from payments.models import PaymentAccount
 
 pytestmark = pytest.mark.django_db
 
@@ -61,3 +65,36 @@ def test_save_fields_groups_instances_by_their_new_values(failed_deliveries):
     assert {d.status for d in WebhookDelivery.objects.exclude(pk=first.pk)} == {
         "failed"
     }
+
+
+def test_insert_rows_stores_values_exactly_as_the_orm_would():
+    # Amounts to the fourth decimal, times to the microsecond, JSON as it was given:
+    # what the single JSON parameter carries must be what `save` would have stored.
+    occurred = datetime(2026, 12, 3, 9, 0, 0, 123456, tzinfo=UTC)
+    payload = {"note": "Größe 42 – ½ price", "lines": [{"sku": "A-1", "qty": 2}]}
+    insert_rows(
+        Event,
+        [
+            {
+                "name": "order.created",
+                "occurred_at": occurred,
+                "entity_type": "order",
+                "entity_id": "41",
+                "payload": payload,
+            }
+        ],
+    )
+    account = PaymentAccount(
+        owner_type="order", owner_id="41", currency="USD", provider="test",
+        payment_token="tok_approve", authorized_amount=Decimal("1234.5678"),
+        authorization_expires_at=occurred,
+    )  # fmt: skip
+
+    insert_instances([account])
+
+    event = Event.objects.get(entity_id="41")
+    assert (event.occurred_at, event.payload) == (occurred, payload)
+    stored = PaymentAccount.objects.get(pk=account.pk)
+    assert stored.authorized_amount == Decimal("1234.5678")
+    assert stored.authorization_expires_at == occurred
+    assert stored.created_at == account.created_at  # stamped once, kept exactly
