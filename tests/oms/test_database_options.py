@@ -20,7 +20,8 @@ postgresql_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's"
 )
 
-CHANNELS_BY_NAME = CompiledQuery(lambda name: Channel.objects.filter(name=name))
+# A look-up by a unique key, the only kind `CompiledQuery` is for.
+CHANNELS_BY_CODE = CompiledQuery(lambda code: Channel.objects.filter(code=code))
 
 
 def _prepared_statements_on(table: str) -> list[str]:
@@ -32,8 +33,8 @@ def _prepared_statements_on(table: str) -> list[str]:
 @postgresql_only
 @pytest.mark.django_db
 def test_a_compiled_look_up_is_prepared_at_its_first_run_and_reused():
-    CHANNELS_BY_NAME("Web shop")
-    CHANNELS_BY_NAME("Marketplace")
+    CHANNELS_BY_CODE("web")
+    CHANNELS_BY_CODE("marketplace")
 
     prepared = _prepared_statements_on("orders_channel")
     assert len(prepared) == 1
