@@ -34,7 +34,7 @@ from oms.queueing import enqueue_on_commit
 from oms.services.events import record_event, record_events
 from oms.services.transitions import apply_transition
 from payments import errors, money, tasks
-from payments.errors import PaymentDeclined
+from payments.errors import AuthorizationUnconfirmed, PaymentDeclined
 from payments.models import PaymentAccount, PaymentTransaction
 from payments.providers import (
     ProviderRequest,
@@ -69,6 +69,9 @@ AMOUNT_FIELDS = {
 }
 INITIAL_AUTHORIZATION = "initial"
 REAUTHORIZATION = "reauthorization"
+# Attempts within one request for an authorization that a change waits for: a
+# gateway's passing failure (a dropped connection) usually clears on the next try.
+IMMEDIATE_ATTEMPTS = 2
 
 
 def initial_authorization_key(*, owner_type: str, owner_id: str) -> str:
@@ -654,12 +657,17 @@ def _authorize_more(
     idempotency_key: str,
     amount: Decimal | None,
     new_transaction,
+    needed_now: bool = False,
 ) -> PaymentTransaction:
     """An authorization on an account that has one already (more money, or a
     renewal): under the account lock, replay a known key, else let
     `new_transaction(locked)` check the account and make the pending transaction,
     and attempt it once. `amount=None` replays the key whatever its amount (a
-    renewal's is what was left when it was asked). A decline raises."""
+    renewal's is what was left when it was asked). A decline raises.
+
+    `needed_now`: the caller changes the order only once the money is held, so a
+    transient failure is attempted again at once, and one still unconfirmed then
+    raises `AuthorizationUnconfirmed` instead of waiting for the retry sweep."""
     _require_text(PaymentTransaction, idempotency_key=idempotency_key)
     with transaction.atomic():
         locked = _lock_account(account.pk)
@@ -671,8 +679,18 @@ def _authorize_more(
         )
         if txn is None:
             txn = new_transaction(locked)
-            _attempt(account=locked, txn=txn)
+            for _ in range(IMMEDIATE_ATTEMPTS if needed_now else 1):
+                _attempt(account=locked, txn=txn)
+                if txn.status != PaymentTransaction.Status.PENDING:
+                    break
         _raise_if_declined(txn)
+        if needed_now and txn.status != PaymentTransaction.Status.SUCCEEDED:
+            raise AuthorizationUnconfirmed(
+                "The payment provider did not confirm the authorization of "
+                f"{_display(txn.amount, locked.currency)} ({txn.error}); nothing "
+                "was changed. Try again in a moment.",
+                extra={"provider_error": txn.error},
+            )
         _refresh(account, locked)
     return txn
 
@@ -680,11 +698,14 @@ def _authorize_more(
 def payment_authorize(
     *, account: PaymentAccount, amount: Decimal, idempotency_key: str
 ) -> PaymentTransaction:
-    """Authorize `amount` more on an authorized account (a dearer item swapped in).
+    """Authorize `amount` more on an authorized account, for a change that needs
+    the money held before it is made (a dearer item swapped in, dearer lines).
 
     A decline raises `PaymentDeclined` and changes nothing (so does calling again
-    with the key of one that failed after its retries); a transient failure returns
-    the transaction `pending` (retried by the sweep). Locks the account.
+    with the key of one that failed after its retries). A transient failure is
+    attempted once more at once; still unconfirmed, it raises
+    `AuthorizationUnconfirmed` (409) and changes nothing, and calling again with
+    the same key asks the provider again. Locks the account.
     """
     amount = money.require_positive_amount(amount, account.currency)
 
@@ -711,6 +732,7 @@ def payment_authorize(
         idempotency_key=idempotency_key,
         amount=amount,
         new_transaction=additional,
+        needed_now=True,
     )
 
 

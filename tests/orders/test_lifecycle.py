@@ -165,6 +165,28 @@ def test_editing_lines_authorizes_the_new_total(place_order, api_client_for):
     assert account.authorized_amount - account.voided_amount == Decimal("104.50")
 
 
+def test_dearer_lines_whose_authorization_is_unconfirmed_are_refused(
+    place_order, api_client_for
+):
+    order = place_order()
+    account = services.order_account(order)
+    # The gateway times out on the first two attempts of each key.
+    PaymentAccount.objects.filter(pk=account.pk).update(payment_token="tok_timeout")
+
+    response = api_client_for("csr").patch(
+        f"/api/v1/orders/{order.number}",
+        {"lines": [{"sku": "SKU-C", "quantity": 3, "unit_price": "30.00"}]},
+        format="json",
+    )
+
+    assert response.status_code == 409
+    assert response.json()["type"] == "authorization_unconfirmed"
+    order.refresh_from_db()
+    assert order.total == Decimal("55.00")
+    assert sorted(order.lines.values_list("sku", flat=True)) == ["SKU-A", "SKU-B"]
+    assert services.order_account(order).authorized_amount == Decimal("55.00")
+
+
 def test_a_pos_order_is_captured_taken_from_stock_and_completed(place_order, store):
     product = inventory_services.product_create(sku="SKU-POS", name="Till item")
     inventory_services.adjustment_create(

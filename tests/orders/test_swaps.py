@@ -115,6 +115,61 @@ def test_a_declined_extra_authorization_refuses_the_swap_and_changes_nothing(
     assert not Event.objects.filter(name="order.items_swapped").exists()
 
 
+def test_a_gateway_hiccup_on_the_extra_authorization_is_tried_again_at_once(
+    opened_order, api_client_for
+):
+    order = opened_order()
+    account = services.order_account(order)
+    PaymentAccount.objects.filter(pk=account.pk).update(payment_token="tok_fail_once")
+
+    response = swap(
+        api_client_for("csr"),
+        order,
+        line_id=line_of(order, "SKU-B").pk,
+        new_sku="SKU-D",
+        quantity=1,
+        new_unit_price="30.00",
+    )
+
+    assert response.status_code == 200, response.json()
+    extra = account.transactions.get(amount=D("5.50"))
+    assert (extra.status, extra.attempts) == ("succeeded", 2)
+    assert services.order_account(order).authorized_amount == D("60.50")
+
+
+def test_an_unconfirmed_extra_authorization_refuses_the_swap_and_changes_nothing(
+    opened_order, api_client_for
+):
+    order = opened_order()
+    line_b = line_of(order, "SKU-B")
+    account = services.order_account(order)
+    # The gateway times out on the first two attempts of each key.
+    PaymentAccount.objects.filter(pk=account.pk).update(payment_token="tok_timeout")
+
+    response = swap(
+        api_client_for("csr"),
+        order,
+        line_id=line_b.pk,
+        new_sku="SKU-D",
+        quantity=1,
+        new_unit_price="35.00",
+    )
+
+    assert response.status_code == 409
+    assert response.json()["type"] == "authorization_unconfirmed"
+    assert "nothing was changed" in response.json()["detail"]
+    assert order.lines.count() == 2
+    line_b.refresh_from_db()
+    assert line_b.quantity_open == 1
+    assert list(account.transactions.values_list("amount", flat=True)) == [D("55")]
+    assert not Event.objects.filter(name="order.items_swapped").exists()
+    # Once the gateway answers again, a cancellation voids exactly what was held.
+    PaymentAccount.objects.filter(pk=account.pk).update(payment_token="tok_approve")
+    services.order_cancel(order=order, actor=None, reason="Customer gave up")
+    account.refresh_from_db()
+    assert account.voided_amount == D("55.00")
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
