@@ -8,8 +8,8 @@ Model of an order's money (tax-exclusive prices):
 
 - a line's payable amount is `quantity × unit_price − discount − order_discount_share
   + tax`; the order-level discount is spread over the lines once, at intake,
-  pro rata to their discounted price (`spread`), the last line absorbing the rounding
-  remainder;
+  pro rata to their discounted price (`spread`, which keeps every share between 0
+  and its line's price);
 - shipping (price + tax) is its own component: it is credited only when the whole
   order is cancelled or nothing of it is left to deliver (or, for returns, when the
   channel refunds shipping on the last return);
@@ -88,19 +88,25 @@ class SwapAmounts:
 
 
 def spread(amount: Decimal, weights: Sequence[Decimal], currency: str) -> list[Decimal]:
-    """Split `amount` pro rata to `weights`; the last share absorbs the rounding
-    remainder so the shares add up to `amount` exactly. With no weight at all the
-    whole amount lands on the last share."""
+    """Split `amount` pro rata to `weights` by rounding the running total: each
+    share is the rounded amount of the weights up to and including its own, less
+    that of the weights before it. The shares add up to `amount` exactly, and for
+    weights in the currency's minor unit and an amount no larger than their sum,
+    each lies between 0 and its weight (giving the whole remainder to one share
+    could make it negative, or larger than a free gift's price). With no weight at
+    all the whole amount lands on the last share."""
     if not weights:
         return []
     total_weight = sum(weights, ZERO)
+    if not total_weight:
+        return [ZERO] * (len(weights) - 1) + [quantize(amount, currency)]
     shares: list[Decimal] = []
-    for weight in weights[:-1]:
-        share = (
-            quantize(amount * weight / total_weight, currency) if total_weight else ZERO
-        )
-        shares.append(share)
-    shares.append(quantize(amount, currency) - sum(shares, ZERO))
+    running_weight = placed = ZERO
+    for weight in weights:
+        running_weight += weight
+        running_amount = quantize(amount * running_weight / total_weight, currency)
+        shares.append(running_amount - placed)
+        placed = running_amount
     return shares
 
 

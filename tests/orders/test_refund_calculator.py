@@ -1,8 +1,10 @@
-"""The refund calculator: pure amounts, rounding half-up, remainders on the last."""
+"""The refund calculator: pure amounts, rounding half-up, exact sums."""
 
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from orders.refund_calculator import (
     LineAmounts,
@@ -17,12 +19,52 @@ from orders.refund_calculator import (
 D = Decimal
 
 
-def test_spread_gives_the_remainder_to_the_last_share():
+def test_spread_rounds_the_running_total_so_the_shares_add_up():
+    # running totals 3.333 → 3.33, 6.667 → 6.67, 10.00
     assert spread(D("10.00"), [D("1"), D("1"), D("1")], "USD") == [
         D("3.33"),
-        D("3.33"),
         D("3.34"),
+        D("3.33"),
     ]
+
+
+def test_a_free_gift_last_gets_no_share_of_the_order_discount():
+    shares = order_discount_shares(
+        discount=D("5.00"),
+        lines=[(1, D("10.00"), D("0"))] * 3 + [(1, D("0.00"), D("0"))],
+        currency="USD",
+    )
+
+    assert shares == [D("1.67"), D("1.66"), D("1.67"), D("0.00")]
+
+
+def test_a_cheap_last_line_gets_no_more_discount_than_its_price():
+    shares = order_discount_shares(
+        discount=D("0.18"),
+        lines=[(1, D("10.00"), D("0"))] * 4 + [(1, D("0.01"), D("0"))],
+        currency="USD",
+    )
+
+    assert shares == [D("0.04"), D("0.05"), D("0.04"), D("0.05"), D("0.00")]
+
+
+cents = st.integers(min_value=0, max_value=10**9).map(lambda n: D(n).scaleb(-2))
+
+
+@given(weights=st.lists(cents, min_size=1, max_size=30), fraction=st.fractions(0, 1))
+def test_every_share_lies_between_zero_and_its_weight_and_they_add_up(
+    weights, fraction
+):
+    total = sum(weights, D("0"))
+    amount = (total * fraction.numerator / fraction.denominator).quantize(D("0.01"))
+    amount = min(amount, total)
+
+    shares = spread(amount, weights, "USD")
+
+    assert sum(shares, D("0")) == amount
+    assert all(
+        D("0") <= share <= weight for share, weight in zip(shares, weights, strict=True)
+    )
 
 
 def test_spread_rounds_half_up():
