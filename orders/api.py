@@ -7,7 +7,8 @@ import threading
 from decimal import Decimal
 
 from django.core import validators
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.fields import SkipField, empty
 from rest_framework.generics import ListAPIView
@@ -278,9 +279,22 @@ class OrderInputSerializer(FieldsOnceMixin, InputSerializer):
         return OrderInput(**data)
 
 
+@extend_schema_field(OpenApiTypes.OBJECT)
+class ImportedOrderField(serializers.Field):
+    """One order of an import, taken as it came and checked on its own: an element
+    that is not even an object is reported as that order's failure, as any other
+    bad order is, instead of refusing the whole import."""
+
+    def to_internal_value(self, data):
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
 class OrderImportSerializer(InputSerializer):
     orders = serializers.ListField(
-        child=serializers.DictField(), min_length=1, max_length=MAX_IMPORT
+        child=ImportedOrderField(), min_length=1, max_length=MAX_IMPORT
     )
 
 
@@ -503,7 +517,8 @@ class OrderImportApi(APIView):
             try:
                 inputs.append((index, checker.validated_input(raw)))
             except serializers.ValidationError as exc:
-                shape_errors[index] = (str(raw.get("external_id", "")), exc.detail)
+                external_id = raw.get("external_id", "") if type(raw) is dict else ""
+                shape_errors[index] = (str(external_id), exc.detail)
         results = orders_import(orders=[data for _, data in inputs])
         merged = []
         for (index, _), result in zip(inputs, results, strict=True):

@@ -25,7 +25,7 @@ from oms.db.compiled import CompiledQuery
 from oms.errors import ApplicationError, Conflict
 from oms.services.events import record_event, record_events
 from orders import errors, services
-from orders.models import Channel, Order, OrderLine
+from orders.models import MONEY, Channel, Order, OrderLine
 from orders.refund_calculator import order_discount_shares
 from orders.workflows.config import order_type_spec
 from orders.workflows.models import WorkflowStage
@@ -39,6 +39,10 @@ from payments.services import (
 
 ZERO = Decimal("0")
 MAX_IMPORT = 1000
+# The largest amount the money columns hold (an order's total, a line's credit).
+LARGEST_AMOUNT = Decimal(10) ** (MONEY["max_digits"] - MONEY["decimal_places"]) - (
+    Decimal(1).scaleb(-MONEY["decimal_places"])
+)
 
 
 @dataclass
@@ -157,7 +161,13 @@ def _money_errors(data: OrderInput) -> dict[str, list[str]]:
                 ]
         if line.discount > line.quantity * line.unit_price:
             errs[f"lines[{position}].discount"] = ["Greater than the line's price."]
+        elif line.quantity * line.unit_price + line.tax > LARGEST_AMOUNT:
+            errs[f"lines[{position}].quantity"] = [_too_large("The line's amount")]
     return errs
+
+
+def _too_large(what: str) -> str:
+    return f"{what} is more than the largest amount an order holds ({LARGEST_AMOUNT})."
 
 
 def intake_errors(data: OrderInput, lookups: _Lookups) -> dict[str, list[str]]:
@@ -184,12 +194,14 @@ def intake_errors(data: OrderInput, lookups: _Lookups) -> dict[str, list[str]]:
     net = sum(
         (line.quantity * line.unit_price - line.discount for line in data.lines), ZERO
     )
+    total = computed_total(data)
     if data.discount > net:
         errs["discount"] = ["The order discount is greater than the lines' price."]
-    elif data.total is not None and data.total != computed_total(data):
+    elif total > LARGEST_AMOUNT:
+        errs["total"] = [_too_large("The order's total")]
+    elif data.total is not None and data.total != total:
         errs["total"] = [
-            f"Does not add up: lines, discount, tax and shipping make "
-            f"{computed_total(data)}."
+            f"Does not add up: lines, discount, tax and shipping make {total}."
         ]
     flow = order_type.flow
     if flow in (Order.Flow.BOPIS, Order.Flow.POS):

@@ -115,6 +115,23 @@ def test_an_unknown_channel_is_a_400(integration_api, catalogue):
         ({"shipping_price": "5.005"}, "shipping_price"),
         ({"order_type": "bopis"}, "pickup_location"),
         ({"discount": "100.00", "total": None}, "discount"),
+        (
+            {
+                "lines": [
+                    {"sku": "SKU-A", "quantity": 100000, "unit_price": "99999999.99"}
+                ],
+                "total": None,
+            },
+            "lines[0].quantity",
+        ),
+        (
+            {
+                "shipping_price": "9999999999.99",
+                "shipping_tax": "9999999999.99",
+                "total": None,
+            },
+            "total",
+        ),
     ],
 )
 def test_bad_orders_get_field_errors_and_write_nothing(
@@ -127,6 +144,56 @@ def test_bad_orders_get_field_errors_and_write_nothing(
     assert response.status_code == 400
     assert field in response.json()["errors"]
     assert Order.objects.count() == 0
+
+
+def test_a_free_gift_last_takes_no_share_of_the_order_discount(
+    integration_api, catalogue
+):
+    response = integration_api.post(
+        "/api/v1/orders", gift_order("GIFT-1"), format="json"
+    )
+
+    assert response.status_code == 201, response.json()
+    shares = [line["order_discount_share"] for line in response.json()["lines"]]
+    assert shares == ["1.67", "1.66", "1.67", "0.00"]
+
+
+def gift_order(external_id: str) -> dict:
+    """Three lines at 10.00, a free gift last, 5.00 off the order."""
+    lines = [
+        {"sku": sku, "quantity": 1, "unit_price": "10.00"}
+        for sku in ("SKU-A", "SKU-B", "SKU-A")
+    ]
+    gift = {"sku": "SKU-C", "quantity": 1, "unit_price": "0.00"}
+    return payload(
+        external_id=external_id, discount="5.00", total="30.50", lines=[*lines, gift]
+    )
+
+
+def test_an_import_takes_a_free_gift_and_reports_a_total_too_large(
+    integration_api, catalogue
+):
+    too_large = payload(
+        external_id="HUGE-1",
+        total=None,
+        lines=[{"sku": "SKU-A", "quantity": 100000, "unit_price": "99999999.99"}],
+    )
+    del too_large["total"]
+
+    response = integration_api.post(
+        "/api/v1/orders/import",
+        {"orders": [gift_order("GIFT-2"), too_large]},
+        format="json",
+    )
+
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [(r["status"], r["code"]) for r in results] == [
+        ("created", ""),
+        ("failed", "invalid_order"),
+    ]
+    assert "lines[0].quantity" in results[1]["errors"]
+    assert list(Order.objects.values_list("external_id", flat=True)) == ["GIFT-2"]
 
 
 def test_a_bopis_order_needs_a_store_that_offers_pickup(
@@ -165,6 +232,7 @@ def test_an_import_reports_each_order_and_a_bad_one_does_not_stop_the_others(
         payload(external_id="B-4"),
         {"external_id": "B-5"},
         payload(external_id="B-4"),
+        "not an order",
     ]
 
     response = integration_api.post(
@@ -181,8 +249,9 @@ def test_an_import_reports_each_order_and_a_bad_one_does_not_stop_the_others(
         ("B-4", "created", ""),
         ("B-5", "failed", "invalid"),
         ("B-4", "existing", ""),
+        ("", "failed", "invalid"),
     ]
-    assert (body["created"], body["existing"], body["failed"]) == (2, 1, 3)
+    assert (body["created"], body["existing"], body["failed"]) == (2, 1, 4)
     assert set(Order.objects.values_list("external_id", flat=True)) == {"B-1", "B-4"}
     assert Order.objects.get(external_id="B-1").lines.count() == 3
 
