@@ -162,6 +162,10 @@ class Order(FSMModelMixin, models.Model):
     promise_date = models.DateField(null=True, blank=True)
     grace_period_ends_at = models.DateTimeField()
     hold_reasons = models.JSONField(default=list, blank=True)
+    # The hold came from the approval rules only, so the periodic re-check lifts it
+    # once they pass; a hold for review or after a failed re-authorization waits
+    # for a CSR.
+    held_by_rules = models.BooleanField(default=False)
     notes = models.TextField(blank=True)
     # SHA-256 of the intake body: a repeat with the same external id and body is
     # answered with this order, one with another body is refused.
@@ -251,6 +255,7 @@ class Order(FSMModelMixin, models.Model):
     @transition(field=status, source=Status.ON_HOLD, target=Status.OPENED)
     def approve(self) -> None:
         self.hold_reasons = []
+        self.held_by_rules = False
 
     @transition(field=status, source=Status.OPENED, target=Status.IN_FULFILLMENT)
     def start_fulfillment(self) -> None:

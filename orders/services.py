@@ -58,6 +58,7 @@ from payments.services import (
 ZERO = Decimal("0")
 AUTHORIZED_STATUSES = {"authorized", "partially_captured", "captured"}
 SWEEP_BATCH = 200
+HOLD_FIELDS = ["status", "queue", "hold_reasons", "held_by_rules"]
 LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL: NOWAIT found the row locked
 logger = logging.getLogger(__name__)
 
@@ -309,18 +310,22 @@ def approval_failures(*, order: Order, account) -> list[str]:
     return failures
 
 
-def _hold(*, order: Order, reasons: list[str], actor) -> Order:
+def _hold(*, order: Order, reasons: list[str], actor, by_rules: bool = False) -> Order:
     """Put a created or opened order on hold (out of its queue) with the reasons;
     an order already held or in fulfillment keeps its state and gains the reasons,
-    which the page shows. Records `order.held` and runs the on-hold steps."""
+    which the page shows. Only a hold wholly `by_rules` (the approval rules) is
+    lifted by the periodic re-check. Records `order.held` and runs the on-hold
+    steps."""
     entering = can_proceed(order.hold)
     if entering:
         apply_transition(
             order, "hold", actor=actor, reason="; ".join(reasons), reasons=reasons
         )
+        order.held_by_rules = by_rules
     else:
         order.hold_reasons = [*order.hold_reasons, *reasons]
-    order.save(update_fields=["status", "queue", "hold_reasons", "updated_at"])
+        order.held_by_rules = order.held_by_rules and by_rules
+    order.save(update_fields=[*HOLD_FIELDS, "updated_at"])
     record_event("order.held", order, {"number": order.number, "reasons": reasons})
     if entering:
         run_stage(orders=[order], stage=WorkflowStage.ON_HOLD, actor=actor)
@@ -339,7 +344,7 @@ def open_or_hold(*, order: Order, account, actor) -> Order:
     The caller holds the order's lock inside its transaction."""
     failures = approval_failures(order=order, account=account)
     if failures:
-        return _hold(order=order, reasons=failures, actor=actor)
+        return _hold(order=order, reasons=failures, actor=actor, by_rules=True)
     apply_transition(order, "open", actor=actor, reason="Grace period over; approved.")
     order.queue = order.routing_queue
     order.save(update_fields=["status", "queue", "hold_reasons", "updated_at"])
@@ -432,27 +437,35 @@ def _open_logged(order_id: int) -> Order | None:
         return None
 
 
-def orders_recheck_on_hold(*, limit: int = SWEEP_BATCH) -> int:
-    """Sweep: approve held orders whose approval rules now pass (payment authorized
-    after a retry, limits changed). Locked orders are skipped."""
-    approved = 0
-    for pk in Order.objects.filter(status=Order.Status.ON_HOLD).values_list(
-        "pk", flat=True
-    )[:limit]:
-        with transition_atomic():
-            order = (
-                Order.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("channel")
-                .filter(pk=pk, status=Order.Status.ON_HOLD)
-                .first()
-            )
-            if order is None or approval_failures(
-                order=order, account=order_account(order)
-            ):
-                continue
-            _approve(order=order, actor=None, comment="Approval rules pass on recheck.")
-            approved += 1
+def orders_recheck_on_hold(*, batch: int = SWEEP_BATCH) -> int:
+    """Sweep: approve the orders held by the approval rules once the rules pass
+    (payment authorized after a retry, limits changed), every such order, oldest
+    first, `batch` ids at a time. Holds for review or after a failed
+    re-authorization are left to a CSR. Locked orders are skipped."""
+    approved, after = 0, 0
+    held = Order.objects.filter(status=Order.Status.ON_HOLD, held_by_rules=True)
+    while ids := list(
+        held.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:batch]
+    ):
+        approved += sum(_approve_if_rules_pass(pk) for pk in ids)
+        after = ids[-1]
     return approved
+
+
+def _approve_if_rules_pass(order_id: int) -> bool:
+    with transition_atomic():
+        order = (
+            Order.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("channel")
+            .filter(pk=order_id, status=Order.Status.ON_HOLD, held_by_rules=True)
+            .first()
+        )
+        if order is None or approval_failures(
+            order=order, account=order_account(order)
+        ):
+            return False
+        _approve(order=order, actor=None, comment="Approval rules pass on recheck.")
+        return True
 
 
 def orders_reauthorize_expiring(*, within: timedelta) -> int:
@@ -498,7 +511,7 @@ def orders_reauthorize_expiring(*, within: timedelta) -> int:
 def _approve(*, order: Order, actor, comment: str) -> Order:
     apply_transition(order, "approve", actor=actor, reason=comment)
     order.queue = order.routing_queue
-    order.save(update_fields=["status", "queue", "hold_reasons", "updated_at"])
+    order.save(update_fields=[*HOLD_FIELDS, "updated_at"])
     record_event(
         "order.approved",
         order,

@@ -4,6 +4,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from inventory import services as inventory_services
@@ -231,6 +232,63 @@ def test_a_failed_reauthorization_puts_the_order_on_hold(opened_order):
     order.refresh_from_db()
     assert (order.status, order.queue) == ("on_hold", "")
     assert "Re-authorization" in order.hold_reasons[0]
+    # The old authorization has not lapsed yet, so the approval rules still pass:
+    # the re-check must leave this hold to a CSR all the same.
+    assert recheck_held_orders.delay().get() == 0
+    order.refresh_from_db()
+    assert order.status == "on_hold"
+
+
+def test_the_recheck_leaves_a_hold_for_review_to_a_csr(opened_order):
+    order = opened_order()
+    with transaction.atomic():
+        services.order_hold_for_review(
+            order=services.lock_order(order_id=order.pk),
+            reason="Address looks odd",
+            actor=None,
+        )
+
+    assert recheck_held_orders.delay().get() == 0
+
+    order.refresh_from_db()
+    assert (order.status, order.hold_reasons) == ("on_hold", ["Address looks odd"])
+
+
+def test_a_review_reason_on_a_rules_hold_keeps_it_for_a_csr(channel, opened_order):
+    channel.order_value_limit = Decimal("50.00")
+    channel.save()
+    order = opened_order()
+    with transaction.atomic():
+        services.order_hold_for_review(
+            order=services.lock_order(order_id=order.pk),
+            reason="Call the customer",
+            actor=None,
+        )
+    channel.order_value_limit = None
+    channel.save()
+
+    assert recheck_held_orders.delay().get() == 0
+    order.refresh_from_db()
+    assert order.status == "on_hold"
+
+
+def test_the_recheck_reaches_every_held_order_not_only_the_newest(
+    channel, opened_order
+):
+    channel.blocked_domains = ["fraud.example"]
+    channel.order_value_limit = Decimal("50.00")
+    channel.save()
+    oldest = opened_order()
+    # Newer holds that never pass by themselves fill the first batch.
+    for n in range(2):
+        opened_order(customer_email=f"x{n}@fraud.example")
+    channel.order_value_limit = Decimal("100.00")
+    channel.save()
+
+    assert services.orders_recheck_on_hold(batch=1) == 1
+
+    oldest.refresh_from_db()
+    assert oldest.status == "opened"
 
 
 def test_a_number_with_a_nul_byte_is_simply_not_found(api_client_for):
