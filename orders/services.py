@@ -1030,7 +1030,8 @@ def order_update(*, order: Order, actor, lines=None, **changes) -> Order:
     """Edit an order during its grace period: contact, address, shipping method,
     notes, and the lines (a list of `orders.intake.LineInput` replacing them all;
     the authorization follows the new total: more is authorized first, less is
-    voided). After the grace period: 409 `grace_period_over`. NOWAIT lock."""
+    voided; 409 once items were cancelled or swapped). After the grace period: 409
+    `grace_period_over`. NOWAIT lock."""
     from orders.intake import OrderInput, build_order, intake_errors, intake_lookups
 
     unknown = set(changes) - set(EDITABLE_FIELDS)
@@ -1052,6 +1053,17 @@ def order_update(*, order: Order, actor, lines=None, **changes) -> Order:
             raise Conflict(
                 f"The lines of replacement order {order.number} come from its "
                 "return; cancel it and exchange again instead.",
+                code=errors.ORDER_NOT_CHANGEABLE,
+            )
+        if lines is not None and any(
+            line.quantity_cancelled or line.swapped_from_id
+            for line in order.locked_lines
+        ):
+            # Replacing them would erase what was cancelled or swapped, and the
+            # money already given back with it.
+            raise Conflict(
+                f"Items of order {order.number} were cancelled or swapped; its lines "
+                "can no longer be replaced. Cancel or swap items instead.",
                 code=errors.ORDER_NOT_CHANGEABLE,
             )
         for name, value in changes.items():

@@ -166,6 +166,39 @@ def test_editing_lines_authorizes_the_new_total(place_order, api_client_for):
     assert account.authorized_amount - account.voided_amount == Decimal("104.50")
 
 
+@pytest.mark.parametrize("change", ["cancel-items", "swap-items"])
+def test_lines_cancelled_or_swapped_can_no_longer_be_replaced_by_an_edit(
+    place_order, api_client_for, change
+):
+    order = place_order()
+    csr = api_client_for("csr")
+    line_a = order.lines.get(sku="SKU-A")
+    bodies = {
+        "cancel-items": {"items": [{"line_id": line_a.pk, "quantity": 1}]},
+        "swap-items": {"line_id": line_a.pk, "new_sku": "SKU-C", "quantity": 2},
+    }
+    done = csr.post(
+        f"/api/v1/orders/{order.number}/{change}",
+        {"reason": "Customer asked", **bodies[change]},
+        format="json",
+    )
+    assert done.status_code == 200, done.json()
+    account = services.order_account(order)
+    held_before = account.authorized_amount - account.voided_amount
+
+    response = csr.patch(
+        f"/api/v1/orders/{order.number}",
+        {"lines": [{"sku": "SKU-A", "quantity": 2, "unit_price": "10.00"}]},
+        format="json",
+    )
+
+    assert response.status_code == 409
+    assert response.json()["type"] == "order_not_changeable"
+    account.refresh_from_db()
+    assert account.authorized_amount - account.voided_amount == held_before
+    assert order.lines.filter(quantity_cancelled__gt=0).exists()
+
+
 def test_dearer_lines_whose_authorization_is_unconfirmed_are_refused(
     place_order, api_client_for
 ):
