@@ -471,7 +471,8 @@ def _approve_if_rules_pass(order_id: int) -> bool:
 def orders_reauthorize_expiring(*, within: timedelta) -> int:
     """Sweep: re-authorize the payments of orders still to be shipped whose
     authorization lapses within `within`; a failure puts the order on hold with the
-    reason. Orders locked by someone else are skipped until the next run."""
+    reason, once. Orders locked by someone else, and accounts whose remainder is
+    all in captures or voids under way, are skipped until the next run."""
     handled = 0
     for account in payment_accounts_expiring(within=within):
         if account.owner_type != "order":
@@ -502,8 +503,13 @@ def orders_reauthorize_expiring(*, within: timedelta) -> int:
                         ),
                     )
             except PaymentDeclined as exc:
+                # A decline is replayed on every run until the expiry passes.
                 reason = f"Re-authorization of the payment failed: {exc.message}"
-                _hold(order=order, reasons=[reason], actor=None)
+                if reason not in order.hold_reasons:
+                    _hold(order=order, reasons=[reason], actor=None)
+            except Conflict as exc:
+                logger.info("Order %s not re-authorized: %s", order.number, exc)
+                continue
             handled += 1
     return handled
 

@@ -18,7 +18,11 @@ from orders.tasks import (
     recheck_held_orders,
 )
 from payments.models import PaymentAccount
-from payments.services import payment_transaction_attempt, payment_transactions_due
+from payments.services import (
+    payment_capture,
+    payment_transaction_attempt,
+    payment_transactions_due,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -270,6 +274,43 @@ def test_a_failed_reauthorization_puts_the_order_on_hold(opened_order):
     assert recheck_held_orders.delay().get() == 0
     order.refresh_from_db()
     assert order.status == "on_hold"
+
+
+def test_a_declined_reauthorization_holds_the_order_once_however_often_it_runs(
+    opened_order,
+):
+    order = opened_order()
+    PaymentAccount.objects.filter(pk=services.order_account(order).pk).update(
+        authorization_expires_at=timezone.now() + timedelta(hours=2),
+        payment_token="tok_decline",
+    )
+
+    for _ in range(3):
+        reauthorize_expiring_payments.delay().get()
+
+    order.refresh_from_db()
+    assert len(order.hold_reasons) == 1
+    assert len(events(order, "order.held")) == 1
+
+
+def test_an_account_with_its_remainder_being_captured_does_not_stop_the_sweep(
+    opened_order,
+):
+    capturing, other = opened_order(), opened_order()
+    account = services.order_account(capturing)
+    PaymentAccount.objects.filter(pk=account.pk).update(payment_token="tok_timeout")
+    pending = payment_capture(
+        account=account, amount=Decimal("55.00"), idempotency_key="ship-1"
+    )
+    assert pending.status == "pending"
+    PaymentAccount.objects.update(
+        authorization_expires_at=timezone.now() + timedelta(hours=2)
+    )
+
+    assert reauthorize_expiring_payments.delay().get() == 1
+
+    renewed = services.order_account(other)
+    assert renewed.authorization_expires_at > timezone.now() + timedelta(days=1)
 
 
 def test_the_recheck_leaves_a_hold_for_review_to_a_csr(opened_order):
