@@ -436,7 +436,8 @@ class ImportResponseSerializer(serializers.Serializer):
     results = ImportResultSerializer(many=True)
 
 
-class RefundPlanSerializer(serializers.Serializer):
+class RefundPlanSerializer(CurrencyAmountsMixin, serializers.Serializer):
+    money_fields = ("total", "shipping")
     currency = serializers.CharField()
     total = serializers.DecimalField(**MONEY)
     shipping = serializers.DecimalField(**MONEY)

@@ -289,9 +289,11 @@ def approval_failures(*, order: Order, account) -> list[str]:
         channel.order_value_limit is not None
         and order.total > channel.order_value_limit
     ):
-        failures.append(
-            f"Order value {order.total} is above the limit {channel.order_value_limit}."
+        value, limit = (
+            quantize(amount, order.currency)
+            for amount in (order.total, channel.order_value_limit)
         )
+        failures.append(f"Order value {value} is above the limit {limit}.")
     email = order.customer_email.lower()
     if email and email in {e.lower() for e in channel.blocked_emails}:
         failures.append(f"Customer email {order.customer_email} is blocked.")

@@ -245,3 +245,28 @@ def test_cancelling_items_while_the_authorization_is_pending_is_a_conflict(
     line.refresh_from_db()
     assert line.quantity_cancelled == 0
     assert services.order_account(order).status == "pending_authorization"
+
+
+def test_the_money_given_back_is_shown_in_the_currency_minor_unit(
+    opened_order, api_client_for
+):
+    from orders.intake import LineInput
+
+    order = opened_order(
+        currency="JPY",
+        shipping_price=D("500"),
+        shipping_tax=D("0"),
+        lines=[LineInput(sku="SKU-A", quantity=2, unit_price=D("1039"))],
+    )
+    line = lines_by_sku(order)["SKU-A"]
+
+    response = api_client_for("csr").post(
+        f"/api/v1/orders/{order.number}/cancel-items",
+        {"reason": "Out of stock", "items": [{"line_id": line.pk, "quantity": 1}]},
+        format="json",
+    )
+
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert (body["currency"], body["total"], body["shipping"]) == ("JPY", "1039", "0")
+    assert body["lines"] == [{"line_id": line.pk, "amount": "1039"}]

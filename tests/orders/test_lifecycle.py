@@ -64,7 +64,7 @@ def test_an_order_above_the_value_limit_is_held_then_approved_on_recheck(
 
     assert order.status == "on_hold"
     assert order.queue == ""
-    assert "above the limit" in order.hold_reasons[0]
+    assert order.hold_reasons == ["Order value 55.00 is above the limit 50.00."]
     assert events(order, "order.held")
 
     channel.order_value_limit = Decimal("100.00")
