@@ -1,7 +1,14 @@
+import re
+from decimal import Decimal
+
 from django import forms
 
+from orders.intake import LineInput
 from orders.models import Order
 from orders.workflows.config import order_type_choices
+from payments.money import quantize
+
+ZERO = Decimal("0")
 
 
 class OrderFilterForm(forms.Form):
@@ -65,6 +72,92 @@ class OrderEditForm(forms.ModelForm):
             address[name] = self.cleaned_data[name]
         data["shipping_address"] = address
         return data
+
+
+def _amount_field(label: str, **kwargs) -> forms.DecimalField:
+    return forms.DecimalField(
+        label=label, min_value=0, max_digits=14, decimal_places=4, **kwargs
+    )
+
+
+class OrderLineForm(forms.Form):
+    sku = forms.CharField(max_length=64, label="SKU")
+    quantity = forms.IntegerField(min_value=1, max_value=100_000)
+    unit_price = _amount_field("Unit price")
+    discount = _amount_field("Discount", required=False)
+    tax = _amount_field("Tax", required=False)
+    final_sale = forms.BooleanField(required=False, label="Final sale")
+
+
+class BaseOrderLinesFormSet(forms.BaseFormSet):
+    """The order's lines, to replace them all during the grace period: a row per
+    line, a few blank rows to add one, and a box to remove one."""
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        if "DELETE" in form.fields:
+            form.fields["DELETE"].label = "Remove"
+        # The rows sit under the table's column headings, with no label of their
+        # own: each input is named for its column.
+        for name, field in form.fields.items():
+            field.widget.attrs["aria-label"] = form[name].label
+
+    def line_inputs(self) -> list[LineInput]:
+        """The lines kept (not removed, not left blank), as the service takes them."""
+        return [
+            LineInput(
+                sku=form.cleaned_data["sku"].strip(),
+                quantity=form.cleaned_data["quantity"],
+                unit_price=form.cleaned_data["unit_price"],
+                discount=form.cleaned_data["discount"] or ZERO,
+                tax=form.cleaned_data["tax"] or ZERO,
+                final_sale=form.cleaned_data["final_sale"],
+            )
+            for form in self._kept_forms()
+        ]
+
+    def add_service_errors(self, field_errors: dict[str, list[str]]) -> list[str]:
+        """Put the service's `lines[i].field` errors on the rows they are about;
+        returns the others, worded for a message."""
+        kept, others = self._kept_forms(), []
+        for key, errs in field_errors.items():
+            match = re.fullmatch(r"lines\[(\d+)\]\.(\w+)", key)
+            if match and int(match[1]) < len(kept):
+                form = kept[int(match[1])]
+                field = match[2] if match[2] in form.fields else None
+                for message in errs:
+                    form.add_error(field, message)
+            else:
+                others.append(f"{key}: {' '.join(errs)}")
+        return others
+
+    def _kept_forms(self) -> list[forms.Form]:
+        return [
+            form
+            for form in self.forms
+            if form.cleaned_data and not self._should_delete_form(form)
+        ]
+
+
+OrderLinesFormSet = forms.formset_factory(
+    OrderLineForm, formset=BaseOrderLinesFormSet, extra=2, can_delete=True
+)
+
+
+def order_lines_formset(order: Order, data=None) -> BaseOrderLinesFormSet:
+    """The lines form of `order`, filled with its lines in position order."""
+    initial = [
+        {
+            "sku": line.sku,
+            "quantity": line.quantity,
+            "unit_price": quantize(line.unit_price, order.currency),
+            "discount": quantize(line.discount, order.currency),
+            "tax": quantize(line.tax, order.currency),
+            "final_sale": line.final_sale,
+        }
+        for line in order.lines.order_by("position")
+    ]
+    return OrderLinesFormSet(data, initial=initial, prefix="lines")
 
 
 class SwapForm(forms.Form):

@@ -1034,6 +1034,24 @@ EDITABLE_FIELDS = (
 )
 
 
+def lines_not_replaceable(*, order: Order, lines: Iterable[OrderLine]) -> str:
+    """Why an edit cannot replace the order's `lines` (all of them); empty when it
+    can. The grace period is checked apart."""
+    if order.flow == Order.Flow.REPLACEMENT:
+        return (
+            f"The lines of replacement order {order.number} come from its return; "
+            "cancel it and exchange again instead."
+        )
+    if any(line.quantity_cancelled or line.swapped_from_id for line in lines):
+        # Replacing them would erase what was cancelled or swapped, and the money
+        # already given back with it.
+        return (
+            f"Items of order {order.number} were cancelled or swapped; its lines "
+            "can no longer be replaced. Cancel or swap items instead."
+        )
+    return ""
+
+
 def order_update(*, order: Order, actor, lines=None, **changes) -> Order:
     """Edit an order during its grace period: contact, address, shipping method,
     notes, and the lines (a list of `orders.intake.LineInput` replacing them all;
@@ -1057,23 +1075,11 @@ def order_update(*, order: Order, actor, lines=None, **changes) -> Order:
                 "edited.",
                 code=errors.GRACE_PERIOD_OVER,
             )
-        if lines is not None and order.flow == Order.Flow.REPLACEMENT:
-            raise Conflict(
-                f"The lines of replacement order {order.number} come from its "
-                "return; cancel it and exchange again instead.",
-                code=errors.ORDER_NOT_CHANGEABLE,
-            )
-        if lines is not None and any(
-            line.quantity_cancelled or line.swapped_from_id
-            for line in order.locked_lines
-        ):
-            # Replacing them would erase what was cancelled or swapped, and the
-            # money already given back with it.
-            raise Conflict(
-                f"Items of order {order.number} were cancelled or swapped; its lines "
-                "can no longer be replaced. Cancel or swap items instead.",
-                code=errors.ORDER_NOT_CHANGEABLE,
-            )
+        refusal = lines is not None and lines_not_replaceable(
+            order=order, lines=order.locked_lines
+        )
+        if refusal:
+            raise Conflict(refusal, code=errors.ORDER_NOT_CHANGEABLE)
         for name, value in changes.items():
             setattr(order, name, value)
         fields = [*changes, "updated_at"]

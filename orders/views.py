@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.views import View
 from django.views.generic import TemplateView
 
-from oms.backoffice.access import RoleRequiredMixin, run_action
+from oms.backoffice.access import RoleRequiredMixin, attempt_action, run_action
 from oms.backoffice.jobs import start_job
 from oms.backoffice.keyset import keyset_page
 from oms.errors import NotFound
@@ -19,7 +19,12 @@ from oms.params import int_param
 from oms.roles import Role
 from oms.services.transitions import allowed_transitions
 from orders import selectors, services
-from orders.forms import OrderEditForm, OrderFilterForm, SwapForm
+from orders.forms import (
+    OrderEditForm,
+    OrderFilterForm,
+    SwapForm,
+    order_lines_formset,
+)
 from orders.models import Order
 from orders.routing.selectors import order_fulfillment, order_short_lines
 from orders.services import order_account
@@ -190,29 +195,59 @@ class OrderDetailView(RoleRequiredMixin, TemplateView):
 
 
 class OrderEditView(RoleRequiredMixin, View):
+    """Contact, address, shipping method, notes and, while nothing of them was
+    cancelled or swapped, the lines (all replaced when any row changed)."""
+
     allowed_roles = ORDER_ROLES
     template_name = "orders/order_edit.html"
 
     def get(self, request, number: str):
         order = order_or_404(number)
-        return render(
-            request,
-            self.template_name,
-            {"order": order, "form": OrderEditForm(instance=order)},
+        return self._page(
+            request, order, OrderEditForm(instance=order), order_lines_formset(order)
         )
 
     def post(self, request, number: str):
         order = order_or_404(number)
         form = OrderEditForm(request.POST, instance=Order.objects.get(pk=order.pk))
-        if not form.is_valid():
-            return render(request, self.template_name, {"order": order, "form": form})
-        changes = form.changes()
-        return run_action(
+        lines = order_lines_formset(order, request.POST)
+        replaceable = not self._lines_refusal(order)
+        if not form.is_valid() or (replaceable and not lines.is_valid()):
+            return self._page(request, order, form, lines)
+        new_lines = lines.line_inputs() if replaceable and lines.has_changed() else None
+        refusal = attempt_action(
             request,
-            lambda: services.order_update(order=order, actor=request.user, **changes),
-            success=f"Order {order.number} updated.",
-            redirect_to=_order_url(order),
+            lambda: services.order_update(
+                order=order, actor=request.user, lines=new_lines, **form.changes()
+            ),
         )
+        if refusal is not None:
+            field_errors = getattr(refusal, "field_errors", {})
+            for message in lines.add_service_errors(field_errors):
+                messages.error(request, message)
+            return self._page(request, order, form, lines)
+        order.refresh_from_db(fields=["total"])
+        total = quantize(order.total, order.currency)
+        messages.success(
+            request, f"Order {order.number} updated; total {total} {order.currency}."
+        )
+        return redirect(_order_url(order))
+
+    def _page(self, request, order, form, lines):
+        return render(
+            request,
+            self.template_name,
+            {
+                "order": order,
+                "form": form,
+                "lines": lines,
+                "lines_refusal": self._lines_refusal(order),
+            },
+        )
+
+    @staticmethod
+    def _lines_refusal(order: Order) -> str:
+        return services.lines_not_replaceable(order=order, lines=order.lines.all())
 
 
 class OrderApproveView(RoleRequiredMixin, View):

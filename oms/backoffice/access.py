@@ -25,7 +25,15 @@ class RoleRequiredMixin(AccessMixin):
 
 
 def run_action(request, action, *, success: str, redirect_to: str):
-    """Run a service call for a page: show `success` or the refusal, then redirect.
+    """Run a service call for a page: show `success` or the refusal, then redirect."""
+    if attempt_action(request, action) is None:
+        messages.success(request, success)
+    return redirect(redirect_to)
+
+
+def attempt_action(request, action) -> ApplicationError | TransitionNotAllowed | None:
+    """Run a service call for a page; returns its refusal, already shown as an error
+    message, or None when it went through.
 
     Pages catch the same errors as the API: a rule that refuses the action or a
     transition not allowed now becomes a message, never a 500.
@@ -34,11 +42,11 @@ def run_action(request, action, *, success: str, redirect_to: str):
         action()
     except TransitionNotAllowed as exc:
         messages.error(request, f"Not allowed now: {exc}")
+        return exc
     except ApplicationError as exc:
         messages.error(request, exc.message)
-    else:
-        messages.success(request, success)
-    return redirect(redirect_to)
+        return exc
+    return None
 
 
 def safe_next_url(request, *, default: str) -> str:

@@ -142,3 +142,35 @@ def test_csr_swaps_an_unfillable_item_and_cancels_a_line_of_another_order(
         "Waiting in queue"
     )
     screenshot(page, "journey-1-csr-cancelled-line")
+
+
+def test_csr_adds_a_unit_and_drops_a_line_while_the_order_is_in_its_grace_period(
+    page, login, screenshot, make_user, place_order
+):
+    # The customer calls minutes after ordering: one more SKU-A, and no SKU-B.
+    order = place_order(customer_email="ada@example.com")
+    login(page, make_user("csr", username="carla"))
+    find_order(page, order.number)
+    page.get_by_role("link", name=order.number).click()
+    page.get_by_role("link", name="Edit order").click()
+
+    rows = page.get_by_test_id("edit-lines").get_by_role("row")
+    sku_a, sku_b = rows.nth(1), rows.nth(2)
+    expect(sku_a.get_by_label("SKU")).to_have_value("SKU-A")
+    sku_a.get_by_label("Quantity").fill("3")
+    sku_a.get_by_label("Tax").fill("3.00")
+    sku_b.get_by_label("Remove").check()
+    screenshot(page, "journey-1-csr-edits-lines")
+    page.get_by_role("button", name="Save changes").click()
+
+    # 3 × 10.00 + 3.00 tax + 5.50 shipping
+    expect(
+        page.get_by_text(f"Order {order.number} updated; total 38.50 USD.")
+    ).to_be_visible()
+    expect(page.get_by_test_id("line-SKU-A")).to_contain_text("3")
+    expect(page.get_by_test_id("line-SKU-B")).to_have_count(0)
+    expect(page.get_by_test_id("net")).to_have_text("38.50 USD")
+    expect(timeline_row(page, "order.updated")).to_have_count(1)
+    expect(timeline_row(page, "payment_account.amount_voided")).to_contain_text(
+        "16.50 USD"
+    )

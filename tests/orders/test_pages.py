@@ -5,6 +5,8 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 
+from orders import services
+
 pytestmark = pytest.mark.django_db
 
 
@@ -182,31 +184,130 @@ def test_a_store_associate_cannot_open_orders(make_user, place_order):
     assert client.get("/backoffice/orders/").status_code == 403
 
 
+def edit_form(order, *rows, **fields) -> dict:
+    """What the edit page posts: the contact fields and one row per line (the
+    order's own unless `rows` are given), as (sku, quantity, unit price, tax)."""
+    rows = rows or [
+        (line.sku, line.quantity, str(line.unit_price), str(line.tax))
+        for line in order.lines.order_by("position")
+    ]
+    data = {
+        "customer_name": order.customer_name,
+        "customer_email": order.customer_email,
+        "customer_phone": "",
+        "shipping_method": order.shipping_method,
+        "notes": "",
+        "address_line1": order.shipping_address.get("address_line1", ""),
+        "city": order.shipping_address.get("city", ""),
+        "postal_code": "",
+        "country": "",
+        "lines-TOTAL_FORMS": str(len(rows)),
+        "lines-INITIAL_FORMS": str(order.lines.count()),
+        "lines-MIN_NUM_FORMS": "0",
+        "lines-MAX_NUM_FORMS": "1000",
+    }
+    for n, (sku, quantity, unit_price, tax) in enumerate(rows):
+        data |= {
+            f"lines-{n}-sku": sku,
+            f"lines-{n}-quantity": str(quantity),
+            f"lines-{n}-unit_price": unit_price,
+            f"lines-{n}-discount": "0",
+            f"lines-{n}-tax": tax,
+        }
+    return data | fields
+
+
 def test_a_csr_edits_the_address_during_the_grace_period(csr_page, place_order):
     order = place_order()
+    account_before = services.order_account(order).authorized_amount
 
     form = csr_page.get(f"/backoffice/orders/{order.number}/edit/").content.decode()
     done = csr_page.post(
         f"/backoffice/orders/{order.number}/edit/",
-        {
-            "customer_name": "Ada King",
-            "customer_email": "ada@example.com",
-            "customer_phone": "",
-            "shipping_method": "express",
-            "notes": "",
-            "address_line1": "3 New Road",
-            "city": "Bath",
-            "postal_code": "BA1",
-            "country": "GB",
-        },
+        edit_form(
+            order,
+            customer_name="Ada King",
+            shipping_method="express",
+            address_line1="3 New Road",
+            city="Bath",
+            postal_code="BA1",
+            country="GB",
+        ),
         follow=True,
     ).content.decode()
 
     assert 'value="1 Analytical Row"' in form
-    assert f"Order {order.number} updated." in done
+    assert 'value="SKU-A"' in form
+    assert f"Order {order.number} updated; total 55.00 USD." in done
     order.refresh_from_db()
     assert order.shipping_address["city"] == "Bath"
     assert order.shipping_method == "express"
+    # The lines were posted unchanged: they are kept, and no money moves.
+    assert [line.sku for line in order.lines.order_by("position")] == [
+        "SKU-A",
+        "SKU-B",
+    ]
+    assert services.order_account(order).authorized_amount == account_before
+
+
+def test_a_csr_changes_the_lines_and_the_authorization_follows(csr_page, place_order):
+    order = place_order()
+    # 2 × SKU-A becomes 3, SKU-B is removed, SKU-C is added.
+    data = edit_form(
+        order,
+        ("SKU-A", 3, "10.00", "3.00"),
+        ("SKU-B", 1, "25.00", "2.50"),
+        ("SKU-C", 1, "12.00", "0"),
+    )
+    data["lines-1-DELETE"] = "on"
+
+    done = csr_page.post(
+        f"/backoffice/orders/{order.number}/edit/", data, follow=True
+    ).content.decode()
+
+    # 33.00 + 12.00 + shipping 5.50
+    assert f"Order {order.number} updated; total 50.50 USD." in done
+    lines = order.lines.order_by("position")
+    assert [(line.sku, line.quantity) for line in lines] == [("SKU-A", 3), ("SKU-C", 1)]
+    account = services.order_account(order)
+    assert account.authorized_amount - account.voided_amount == Decimal("50.50")
+
+
+def test_an_unknown_sku_is_shown_on_its_row_and_changes_nothing(csr_page, place_order):
+    order = place_order()
+
+    page = csr_page.post(
+        f"/backoffice/orders/{order.number}/edit/",
+        edit_form(order, ("SKU-A", 2, "10.00", "2.00"), ("NOPE-1", 1, "5.00", "0")),
+    ).content.decode()
+
+    assert "The new lines are not valid." in page
+    assert "Unknown or inactive SKU &#x27;NOPE-1&#x27;." in page
+    assert 'value="NOPE-1"' in page
+    assert sorted(order.lines.values_list("sku", flat=True)) == ["SKU-A", "SKU-B"]
+
+
+def test_the_lines_of_an_order_with_cancelled_items_are_not_offered_for_editing(
+    csr_page, place_order
+):
+    order = place_order()
+    line_a = order.lines.get(sku="SKU-A")
+    services.order_lines_cancel(
+        order=order, quantities={line_a.pk: 1}, actor=None, reason="Customer asked"
+    )
+
+    page = csr_page.get(f"/backoffice/orders/{order.number}/edit/").content.decode()
+    done = csr_page.post(
+        f"/backoffice/orders/{order.number}/edit/",
+        edit_form(order, notes="Leave at the door"),
+        follow=True,
+    ).content.decode()
+
+    assert "can no longer be replaced" in page
+    assert 'name="lines-0-sku"' not in page
+    assert f"Order {order.number} updated" in done
+    order.refresh_from_db()
+    assert order.notes == "Leave at the door"
 
 
 def test_bulk_approve_approves_the_held_orders_and_says_which_were_refused(
