@@ -34,6 +34,7 @@ from orders.refund_calculator import (
     LineAmounts,
     OrderAmounts,
     RefundPlan,
+    SwapAmounts,
     refund_plan,
     swap_amounts,
 )
@@ -109,6 +110,19 @@ def order_amounts(order: Order, lines: Iterable[OrderLine]) -> OrderAmounts:
         ),
         shipping=order.shipping_total,
         shipping_credited=order.shipping_credited,
+    )
+
+
+def line_swap_amounts(
+    *, order: Order, line: OrderLine, units: int, new_unit_price: Decimal
+) -> SwapAmounts:
+    """The money of swapping `units` of `line` for a line at `new_unit_price`: one
+    calculation for the swap page's preview and for the swap itself."""
+    return swap_amounts(
+        line=order_amounts(order, [line]).lines[0],
+        units=units,
+        new_unit_price=new_unit_price,
+        currency=order.currency,
     )
 
 
@@ -954,11 +968,8 @@ def order_items_swap(
                 code=errors.INVALID_SWAP,
                 field_errors=field_errors,
             )
-        amounts = swap_amounts(
-            line=order_amounts(order, [line]).lines[0],
-            units=quantity,
-            new_unit_price=price,
-            currency=order.currency,
+        amounts = line_swap_amounts(
+            order=order, line=line, units=quantity, new_unit_price=price
         )
         account = order_account(order)
         key = _key(

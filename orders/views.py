@@ -338,6 +338,9 @@ class OrderCancelItemsView(RoleRequiredMixin, View):
 
 
 class OrderSwapView(RoleRequiredMixin, View):
+    """Two steps, as for cancelled items: the price difference is previewed (what
+    will be authorized first, or given back), then the swap is confirmed."""
+
     allowed_roles = ORDER_ROLES
 
     def post(self, request, number: str):
@@ -349,6 +352,8 @@ class OrderSwapView(RoleRequiredMixin, View):
                 messages.error(request, f"{label}: {' '.join(errs)}")
             return redirect(_order_url(order))
         data = form.cleaned_data
+        if request.POST.get("confirmed") != "yes":
+            return self._preview(request, order, form)
         return run_action(
             request,
             lambda: services.order_items_swap(
@@ -362,6 +367,32 @@ class OrderSwapView(RoleRequiredMixin, View):
             ),
             success=f"Items of order {order.number} swapped for {data['new_sku']}.",
             redirect_to=_order_url(order),
+        )
+
+    @staticmethod
+    def _preview(request, order: Order, form: SwapForm):
+        data = form.cleaned_data
+        line = order.lines.get(pk=data["line_id"])
+        price = data["new_unit_price"]
+        if price is None:
+            price = line.unit_price
+        amounts = services.line_swap_amounts(
+            order=order, line=line, units=data["quantity"], new_unit_price=price
+        )
+        return render(
+            request,
+            "orders/swap_confirm.html",
+            {
+                "order": order,
+                "line": line,
+                "data": data,
+                "new_unit_price": price,
+                "amounts": amounts,
+                "give_back": -amounts.difference,
+                "captured": bool(
+                    (account := order_account(order)) and account.captured_amount
+                ),
+            },
         )
 
 

@@ -80,7 +80,12 @@ def test_csr_swaps_an_unfillable_item_and_cancels_a_line_of_another_order(
     page.get_by_label("Quantity").fill("1")
     page.get_by_label("New SKU").fill("SKU-D")
     page.get_by_label("Swap reason").fill("Customer accepts the blue one")
-    page.get_by_role("button", name="Swap items").click()
+    page.get_by_role("button", name="Preview swap").click()
+    # Same price: the units carried 27.50 and the new ones carry as much.
+    expect(page.get_by_test_id("swap-preview")).to_have_text(
+        "The price is the same: no money moves."
+    )
+    page.get_by_role("button", name="Confirm swap").click()
 
     expect(
         page.get_by_text(f"Items of order {ada.number} swapped for SKU-D.")

@@ -154,7 +154,35 @@ def test_the_order_page_shows_only_the_actions_allowed_now(
     assert "Edit order" not in after
     assert "Approve order" not in after
     assert "Cancel whole order" in after
-    assert "Swap items" in after
+    assert "Preview swap" in after
+
+
+def test_a_swap_previews_the_price_difference_before_confirming(csr_page, opened_order):
+    order = opened_order()
+    line_b = order.lines.get(sku="SKU-B")
+    swap = {
+        "line_id": line_b.pk,
+        "quantity": "1",
+        "new_sku": "SKU-D",
+        "new_unit_price": "30.00",
+        "reason": "Colour out of stock",
+    }
+
+    preview = csr_page.post(
+        f"/backoffice/orders/{order.number}/swap/", swap
+    ).content.decode()
+    untouched = services.order_account(order).authorized_amount
+    done = csr_page.post(
+        f"/backoffice/orders/{order.number}/swap/",
+        {**swap, "confirmed": "yes"},
+        follow=True,
+    ).content.decode()
+
+    # 25.00 + 2.50 tax out, 30.00 + 3.00 tax in
+    assert "5.50 USD</strong> more will be authorized" in " ".join(preview.split())
+    assert untouched == Decimal("55.00")
+    assert f"Items of order {order.number} swapped for SKU-D." in done
+    assert services.order_account(order).authorized_amount == Decimal("60.50")
 
 
 def test_cancelling_items_previews_the_refund_before_confirming(csr_page, opened_order):
