@@ -165,7 +165,7 @@ class Order(FSMModelMixin, models.Model):
     # The hold came from the approval rules only, so the periodic re-check lifts it
     # once they pass; a hold for review or after a failed re-authorization waits
     # for a CSR.
-    held_by_rules = models.BooleanField(default=False)
+    held_by_rules = models.BooleanField(default=False, db_default=False)
     notes = models.TextField(blank=True)
     # SHA-256 of the intake body: a repeat with the same external id and body is
     # answered with this order, one with another body is refused.

@@ -17,7 +17,9 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="order",
             name="held_by_rules",
-            field=models.BooleanField(default=False),
+            # A database default too: rows written by raw SQL (the bench seeder,
+            # older code during a rolling deploy) need not name the column.
+            field=models.BooleanField(db_default=False, default=False),
         ),
         migrations.RunPython(keep_rechecking_current_holds, migrations.RunPython.noop),
     ]
