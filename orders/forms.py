@@ -175,8 +175,20 @@ class SwapForm(forms.Form):
 
     def __init__(self, *args, order: Order, **kwargs):
         super().__init__(*args, **kwargs)
+        self.lines = {
+            line.pk: line for line in order.lines.all() if line.quantity_cancellable
+        }
         self.fields["line_id"].choices = [
             (line.pk, f"#{line.position} {line.sku} ({line.quantity_cancellable} left)")
-            for line in order.lines.all()
-            if line.quantity_cancellable
+            for line in self.lines.values()
         ]
+
+    def clean(self):
+        data = super().clean()
+        line = self.lines.get(data.get("line_id"))
+        if line and data.get("quantity", 0) > line.quantity_cancellable:
+            self.add_error(
+                "quantity",
+                f"Only {line.quantity_cancellable} left of {line.sku}.",
+            )
+        return data

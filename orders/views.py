@@ -372,7 +372,7 @@ class OrderSwapView(RoleRequiredMixin, View):
     @staticmethod
     def _preview(request, order: Order, form: SwapForm):
         data = form.cleaned_data
-        line = order.lines.get(pk=data["line_id"])
+        line = form.lines[data["line_id"]]
         price = data["new_unit_price"]
         if price is None:
             price = line.unit_price

@@ -185,6 +185,22 @@ def test_a_swap_previews_the_price_difference_before_confirming(csr_page, opened
     assert services.order_account(order).authorized_amount == Decimal("60.50")
 
 
+def test_a_swap_of_more_units_than_are_left_is_refused_before_the_preview(
+    csr_page, opened_order
+):
+    order = opened_order()
+    line_b = order.lines.get(sku="SKU-B")
+
+    page = csr_page.post(
+        f"/backoffice/orders/{order.number}/swap/",
+        {"line_id": line_b.pk, "quantity": "5", "new_sku": "SKU-D", "reason": "r"},
+        follow=True,
+    ).content.decode()
+
+    assert "Quantity: Only 1 left of SKU-B." in page
+    assert not order.lines.filter(sku="SKU-D").exists()
+
+
 def test_cancelling_items_previews_the_refund_before_confirming(csr_page, opened_order):
     order = opened_order()
     line_a = order.lines.get(sku="SKU-A")
