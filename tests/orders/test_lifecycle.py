@@ -313,14 +313,17 @@ def test_an_account_with_its_remainder_being_captured_does_not_stop_the_sweep(
     assert renewed.authorization_expires_at > timezone.now() + timedelta(days=1)
 
 
-def test_the_recheck_leaves_a_hold_for_review_to_a_csr(opened_order):
-    order = opened_order()
+def hold_for_review(order, reason):
+    """As a workflow step does: under the order's lock, in a transaction."""
     with transaction.atomic():
         services.order_hold_for_review(
-            order=services.lock_order(order_id=order.pk),
-            reason="Address looks odd",
-            actor=None,
+            order=services.lock_order(order_id=order.pk), reason=reason, actor=None
         )
+
+
+def test_the_recheck_leaves_a_hold_for_review_to_a_csr(opened_order):
+    order = opened_order()
+    hold_for_review(order, "Address looks odd")
 
     assert recheck_held_orders.delay().get() == 0
 
@@ -332,12 +335,7 @@ def test_a_review_reason_on_a_rules_hold_keeps_it_for_a_csr(channel, opened_orde
     channel.order_value_limit = Decimal("50.00")
     channel.save()
     order = opened_order()
-    with transaction.atomic():
-        services.order_hold_for_review(
-            order=services.lock_order(order_id=order.pk),
-            reason="Call the customer",
-            actor=None,
-        )
+    hold_for_review(order, "Call the customer")
     channel.order_value_limit = None
     channel.save()
 
