@@ -25,6 +25,28 @@ def swap(api, order, **body):
     )
 
 
+def dearer_swap_paid_with(token, api, order, new_unit_price="30.00"):
+    """Swap SKU-B (25.00 + 10% tax) for SKU-D at a higher price, once the order's
+    card behaves as `token` (it changed after the order was placed)."""
+    PaymentAccount.objects.filter(pk=services.order_account(order).pk).update(
+        payment_token=token
+    )
+    return swap(
+        api,
+        order,
+        line_id=line_of(order, "SKU-B").pk,
+        new_sku="SKU-D",
+        quantity=1,
+        new_unit_price=new_unit_price,
+    )
+
+
+def assert_the_swap_changed_nothing(order):
+    assert order.lines.count() == 2
+    assert line_of(order, "SKU-B").quantity_open == 1
+    assert not Event.objects.filter(name="order.items_swapped").exists()
+
+
 def test_a_swap_at_the_same_price_replaces_the_units_and_moves_no_money(
     opened_order, api_client_for
 ):
@@ -92,27 +114,12 @@ def test_a_declined_extra_authorization_refuses_the_swap_and_changes_nothing(
     opened_order, api_client_for
 ):
     order = opened_order()
-    line_b = line_of(order, "SKU-B")
-    # The customer's card stops working after the order was placed.
-    PaymentAccount.objects.filter(pk=services.order_account(order).pk).update(
-        payment_token="tok_decline"
-    )
 
-    response = swap(
-        api_client_for("csr"),
-        order,
-        line_id=line_b.pk,
-        new_sku="SKU-D",
-        quantity=1,
-        new_unit_price="30.00",
-    )
+    response = dearer_swap_paid_with("tok_decline", api_client_for("csr"), order)
 
     assert response.status_code == 400
     assert response.json()["type"] == "payment_declined"
-    assert order.lines.count() == 2
-    line_b.refresh_from_db()
-    assert line_b.quantity_open == 1
-    assert not Event.objects.filter(name="order.items_swapped").exists()
+    assert_the_swap_changed_nothing(order)
 
 
 def test_a_gateway_hiccup_on_the_extra_authorization_is_tried_again_at_once(
@@ -120,16 +127,8 @@ def test_a_gateway_hiccup_on_the_extra_authorization_is_tried_again_at_once(
 ):
     order = opened_order()
     account = services.order_account(order)
-    PaymentAccount.objects.filter(pk=account.pk).update(payment_token="tok_fail_once")
 
-    response = swap(
-        api_client_for("csr"),
-        order,
-        line_id=line_of(order, "SKU-B").pk,
-        new_sku="SKU-D",
-        quantity=1,
-        new_unit_price="30.00",
-    )
+    response = dearer_swap_paid_with("tok_fail_once", api_client_for("csr"), order)
 
     assert response.status_code == 200, response.json()
     extra = account.transactions.get(amount=D("5.50"))
@@ -141,28 +140,18 @@ def test_an_unconfirmed_extra_authorization_refuses_the_swap_and_changes_nothing
     opened_order, api_client_for
 ):
     order = opened_order()
-    line_b = line_of(order, "SKU-B")
     account = services.order_account(order)
-    # The gateway times out on the first two attempts of each key.
-    PaymentAccount.objects.filter(pk=account.pk).update(payment_token="tok_timeout")
 
-    response = swap(
-        api_client_for("csr"),
-        order,
-        line_id=line_b.pk,
-        new_sku="SKU-D",
-        quantity=1,
-        new_unit_price="35.00",
+    # The gateway times out on the first two attempts of each key.
+    response = dearer_swap_paid_with(
+        "tok_timeout", api_client_for("csr"), order, new_unit_price="35.00"
     )
 
     assert response.status_code == 409
     assert response.json()["type"] == "authorization_unconfirmed"
     assert "nothing was changed" in response.json()["detail"]
-    assert order.lines.count() == 2
-    line_b.refresh_from_db()
-    assert line_b.quantity_open == 1
+    assert_the_swap_changed_nothing(order)
     assert list(account.transactions.values_list("amount", flat=True)) == [D("55")]
-    assert not Event.objects.filter(name="order.items_swapped").exists()
     # Once the gateway answers again, a cancellation voids exactly what was held.
     PaymentAccount.objects.filter(pk=account.pk).update(payment_token="tok_approve")
     services.order_cancel(order=order, actor=None, reason="Customer gave up")
