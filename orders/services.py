@@ -393,14 +393,15 @@ def pos_complete(*, order: Order, lines: list[OrderLine], account) -> Order:
             reference=order.number,
         )
         line.quantity_fulfilled, line.quantity_open = line.quantity, 0
-    capture = payment_capture(
+    captures = payment_capture(
         account=account,
         amount=order.total,
         idempotency_key=f"order-{order.pk}-pos-capture",
         reference=order.number,
     )
-    if capture.status == capture.Status.FAILED:
-        raise PaymentDeclined(f"The payment could not be captured: {capture.error}")
+    for capture in captures:
+        if capture.status == capture.Status.FAILED:
+            raise PaymentDeclined(f"The payment could not be captured: {capture.error}")
     OrderLine.objects.bulk_update(lines, ["quantity_fulfilled", "quantity_open"])
     apply_transition(order, "complete", reason="Point-of-sale order handed over.")
     order.save(update_fields=["status", "queue", "updated_at"])

@@ -48,6 +48,7 @@ class PaymentTransactionSerializer(serializers.ModelSerializer):
             "id",
             "account",
             "kind",
+            "authorization",
             "amount",
             "currency",
             "status",
@@ -62,6 +63,11 @@ class PaymentTransactionSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+        extra_kwargs = {
+            "authorization": {
+                "help_text": "The authorization a capture, void or refund draws on."
+            }
+        }
 
 
 class PaymentAccountSerializer(serializers.ModelSerializer):

@@ -202,6 +202,10 @@ class PaymentTransaction(FSMModelMixin, models.Model):
     a pending or failed one is cancelled when its owner is (→ cancelled, for good).
     Transient provider failures keep it pending with `next_retry_at` set; a beat
     sweep retries it with the same key until `attempts_left` runs out.
+
+    A capture, void or refund names the `authorization` it draws on; one asked of
+    an account with several authorizations is split into one transaction per
+    authorization it needs (see `payments.allocation`).
     """
 
     Kind = TransactionKind
@@ -211,6 +215,17 @@ class PaymentTransaction(FSMModelMixin, models.Model):
         PaymentAccount, on_delete=models.PROTECT, related_name="transactions"
     )
     kind = models.CharField(max_length=20, choices=Kind.choices)
+    # The authorization a capture, void or refund draws on: the provider is asked
+    # to move money under that authorization's reference, and an account can hold
+    # several (an extra one for a dearer item swapped in, a renewal).
+    authorization = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="draws",
+        limit_choices_to={"kind": TransactionKind.AUTHORIZE},
+    )
     amount = amount_field()
     # A reauthorization replaces what is left of an expiring authorization: on
     # success that much of the old one counts as voided.
@@ -246,6 +261,11 @@ class PaymentTransaction(FSMModelMixin, models.Model):
             models.CheckConstraint(
                 condition=Q(renews_amount__gte=0) & Q(renews_amount__lte=F("amount")),
                 name="payment_transaction_renews_within_amount",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind=TransactionKind.AUTHORIZE, authorization__isnull=True)
+                | (~Q(kind=TransactionKind.AUTHORIZE) & Q(authorization__isnull=False)),
+                name="payment_transaction_draws_on_an_authorization",
             ),
         ]
         indexes = [
@@ -309,11 +329,26 @@ class TestProviderOperation(models.Model):
         max_length=20, choices=Outcome.choices, default=Outcome.PENDING
     )
     provider_reference = models.CharField(max_length=200, blank=True)
+    # What a capture, void or refund was asked against: an authorization's
+    # `provider_reference`.
+    authorization_reference = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["provider_reference"],
+                name="test_gateway_authorization_idx",
+                condition=Q(operation="authorize"),
+            ),
+            models.Index(
+                fields=["authorization_reference"],
+                name="test_gateway_draws_idx",
+                condition=~Q(authorization_reference=""),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"test gateway {self.operation} {self.idempotency_key} ({self.outcome})"

@@ -33,7 +33,7 @@ from oms.errors import ApplicationError, Conflict
 from oms.queueing import enqueue_on_commit
 from oms.services.events import record_event, record_events
 from oms.services.transitions import apply_transition
-from payments import errors, money, tasks
+from payments import allocation, errors, money, tasks
 from payments.errors import AuthorizationUnconfirmed, PaymentDeclined
 from payments.models import PaymentAccount, PaymentTransaction
 from payments.providers import (
@@ -72,6 +72,10 @@ REAUTHORIZATION = "reauthorization"
 # Attempts within one request for an authorization that a change waits for: a
 # gateway's passing failure (a dropped connection) usually clears on the next try.
 IMMEDIATE_ATTEMPTS = 2
+# A capture, void or refund split over several authorizations keys its parts
+# "<key>#part2", "<key>#part3"…; the room for that suffix is kept off the key.
+PART_KEY_SEPARATOR = "#part"
+MOVEMENT_KEY_LIMIT = 240
 
 
 def initial_authorization_key(*, owner_type: str, owner_id: str) -> str:
@@ -85,12 +89,18 @@ def max_attempts() -> int:
 # Validation ------------------------------------------------------------------------
 
 
-def _require_text(model, *, optional: tuple[str, ...] = (), **values: str) -> None:
+def _require_text(
+    model,
+    *,
+    optional: tuple[str, ...] = (),
+    limits: dict[str, int] | None = None,
+    **values: str,
+) -> None:
     """Each value a non-blank string (unless `optional`) within its column's
-    length; otherwise a 400 naming every bad field."""
+    length (or its `limits`); otherwise a 400 naming every bad field."""
     field_errors = {}
     for name, value in values.items():
-        limit = model._meta.get_field(name).max_length
+        limit = (limits or {}).get(name) or model._meta.get_field(name).max_length
         if not isinstance(value, str) or (name not in optional and not value.strip()):
             field_errors[name] = ["This field is required."]
         elif len(value) > limit:
@@ -147,6 +157,7 @@ def _new_transaction(
     reference: str = "",
     reason: str = "",
     renews_amount: Decimal = Decimal("0"),
+    authorization: PaymentTransaction | None = None,
 ) -> PaymentTransaction:
     """A pending transaction, not saved yet: `_attempt` inserts it with the outcome
     of its first provider call (one write instead of two)."""
@@ -154,6 +165,7 @@ def _new_transaction(
         account=account,
         kind=kind,
         amount=amount,
+        authorization=authorization,
         renews_amount=renews_amount,
         idempotency_key=idempotency_key,
         reference=reference,
@@ -170,20 +182,6 @@ def _refresh(passed: PaymentAccount, locked: PaymentAccount) -> None:
 
 
 # One provider attempt ----------------------------------------------------------------
-
-
-def _authorization_reference(account: PaymentAccount) -> str:
-    latest = (
-        PaymentTransaction.objects.filter(
-            account=account,
-            kind=Kind.AUTHORIZE,
-            status=PaymentTransaction.Status.SUCCEEDED,
-        )
-        .order_by("-id")
-        .values_list("provider_reference", flat=True)
-        .first()
-    )
-    return latest or ""
 
 
 def _request(account: PaymentAccount, txn: PaymentTransaction) -> ProviderRequest:
@@ -211,7 +209,7 @@ def _call_provider(account: PaymentAccount, txn: PaymentTransaction) -> Provider
             return provider.authorize(**arguments)
         operation = getattr(provider, txn.kind)
         return operation(
-            **arguments, provider_reference=_authorization_reference(account)
+            **arguments, provider_reference=txn.authorization.provider_reference
         )
     except Exception as exc:
         logger.exception("Payment provider %s raised on %s", account.provider, txn)
@@ -736,7 +734,86 @@ def payment_authorize(
     )
 
 
-def _move_authorized_money(
+def _part_key(idempotency_key: str, number: int) -> str:
+    """The key of a movement's `number`th part: the caller's key for the first."""
+    if number == 1:
+        return idempotency_key
+    return f"{idempotency_key}{PART_KEY_SEPARATOR}{number}"
+
+
+def _replayed_parts(
+    *,
+    account: PaymentAccount,
+    history: Sequence[PaymentTransaction],
+    idempotency_key: str,
+    kind: str,
+    amount: Decimal,
+) -> list[PaymentTransaction] | None:
+    """The parts already made with this key, if the request is the same one (same
+    account, kind and total); a key used for something else is a conflict."""
+    first = _replayed(
+        account=account, idempotency_key=idempotency_key, kind=kind, amount=None
+    )
+    if first is None:
+        return None
+    prefix = f"{idempotency_key}{PART_KEY_SEPARATOR}"
+    parts = [
+        txn
+        for txn in history
+        if txn.idempotency_key == idempotency_key
+        or txn.idempotency_key.startswith(prefix)
+    ]
+    total = sum((txn.amount for txn in parts), Decimal("0"))
+    if total != amount:
+        raise Conflict(
+            f"Idempotency key {idempotency_key!r} was already used for a "
+            f"{kind} of {_display(total, account.currency)}.",
+            code=errors.IDEMPOTENCY_KEY_REUSED,
+        )
+    for txn in parts:
+        txn.account = account
+    return parts
+
+
+def _balances(
+    history: Sequence[PaymentTransaction], kind: str
+) -> list[allocation.Balance]:
+    if kind == Kind.REFUND:
+        return allocation.refundable_by_authorization(history)
+    return allocation.capturable_by_authorization(history)
+
+
+def _require_fits(account: PaymentAccount, amount: Decimal, kind: str) -> None:
+    if kind == Kind.REFUND:
+        _require_refundable(account, amount)
+    else:
+        _require_capturable(account, amount, kind)
+
+
+def _split(
+    *,
+    account: PaymentAccount,
+    history: Sequence[PaymentTransaction],
+    kind: str,
+    amount: Decimal,
+) -> list[tuple[PaymentTransaction, Decimal]]:
+    """`amount` over the authorizations that hold it, oldest first. Within what the
+    account can move (checked first), they hold it all, unless the account's
+    transactions predate this split and were all sent against one authorization."""
+    _require_fits(account, amount, kind)
+    shares = allocation.allocate(amount, _balances(history, kind))
+    held = sum((share for _, share in shares), Decimal("0"))
+    if held < amount:
+        raise Conflict(
+            f"Cannot {kind} {_display(amount, account.currency)}: the account's "
+            f"authorizations hold only {_display(held, account.currency)} of it.",
+            code=errors.AMOUNT_EXCEEDS_AUTHORIZATION,
+            extra={"available": str(money.quantize(held, account.currency))},
+        )
+    return shares
+
+
+def _draw(
     *,
     account: PaymentAccount,
     kind: str,
@@ -744,34 +821,52 @@ def _move_authorized_money(
     idempotency_key: str,
     reference: str = "",
     reason: str = "",
-) -> PaymentTransaction:
-    """Capture or void: both draw on the uncaptured authorization, under the account
-    lock, replaying a known idempotency key instead of moving money twice."""
+    asynchronous: bool = False,
+) -> list[PaymentTransaction]:
+    """Capture, void or refund `amount` under the account lock: replay the parts
+    made with a known key instead of moving money twice, else check the amount
+    fits, split it over the authorizations it draws on, and attempt each part
+    (by a task after commit when `asynchronous`)."""
     _require_text(
         PaymentTransaction,
         idempotency_key=idempotency_key,
         reference=reference,
         optional=("reference",),
+        limits={"idempotency_key": MOVEMENT_KEY_LIMIT},
     )
     amount = money.require_positive_amount(amount, account.currency)
     with transaction.atomic():
         locked = _lock_account(account.pk)
-        txn = _replayed(
-            account=locked, idempotency_key=idempotency_key, kind=kind, amount=amount
+        history = list(PaymentTransaction.objects.filter(account=locked).order_by("id"))
+        parts = _replayed_parts(
+            account=locked,
+            history=history,
+            idempotency_key=idempotency_key,
+            kind=kind,
+            amount=amount,
         )
-        if txn is None:
-            _require_capturable(locked, amount, kind)
-            txn = _new_transaction(
-                account=locked,
-                kind=kind,
-                amount=amount,
-                idempotency_key=idempotency_key,
-                reference=reference,
-                reason=reason,
-            )
-            _attempt(account=locked, txn=txn)
+        if parts is None:
+            shares = _split(account=locked, history=history, kind=kind, amount=amount)
+            parts = [
+                _new_transaction(
+                    account=locked,
+                    kind=kind,
+                    amount=share,
+                    idempotency_key=_part_key(idempotency_key, number),
+                    reference=reference,
+                    reason=reason,
+                    authorization=authorization,
+                )
+                for number, (authorization, share) in enumerate(shares, start=1)
+            ]
+            for part in parts:
+                if asynchronous:
+                    _save(locked, part)
+                    enqueue_on_commit(tasks.attempt_transaction, part.pk)
+                else:
+                    _attempt(account=locked, txn=part)
         _refresh(account, locked)
-    return txn
+    return parts
 
 
 def payment_capture(
@@ -780,15 +875,16 @@ def payment_capture(
     amount: Decimal,
     idempotency_key: str,
     reference: str = "",
-) -> PaymentTransaction:
+) -> list[PaymentTransaction]:
     """Capture `amount` (at most authorized − captured − voided − captures and voids
     under way; more is a 409 and changes nothing).
 
+    Returns one capture per authorization it draws on, oldest first (usually one).
     Success adds to `captured_amount` and records `payment_account.amount_captured`;
-    a transient failure returns the transaction `pending`, retried by the sweep; a
-    permanent one returns it `failed` (visible, retryable by hand). Locks the account.
+    a transient failure leaves that capture `pending`, retried by the sweep; a
+    permanent one leaves it `failed` (visible, retryable by hand). Locks the account.
     """
-    return _move_authorized_money(
+    return _draw(
         account=account,
         kind=Kind.CAPTURE,
         amount=amount,
@@ -803,13 +899,14 @@ def payment_void(
     amount: Decimal,
     idempotency_key: str,
     reason: str = "",
-) -> PaymentTransaction:
-    """Release `amount` of the uncaptured authorization (same limit as a capture).
+) -> list[PaymentTransaction]:
+    """Release `amount` of the uncaptured authorization (same limit and parts as a
+    capture).
 
     Voiding everything left before any capture makes the account `voided`; voiding
     the rest after a partial capture makes it `captured`. Locks the account.
     """
-    return _move_authorized_money(
+    return _draw(
         account=account,
         kind=Kind.VOID,
         amount=amount,
@@ -883,47 +980,26 @@ def payment_refund(
     idempotency_key: str,
     reference: str = "",
     asynchronous: bool = False,
-) -> PaymentTransaction:
+) -> list[PaymentTransaction]:
     """Refund `amount` (at most captured − refunded − refunds under way; more is a
     409 and changes nothing).
 
-    The pending refund counts against what can still be refunded from the moment it
-    exists, so concurrent refunds can never exceed the captured amount. With
-    `asynchronous=True` the provider is called by a task after commit. Success
-    records `payment_account.amount_refunded`; failures are retried with back-off,
-    then `failed` (`payment_account.refund_failed`). Locks the account.
+    Returns one refund per authorization whose captured money it gives back,
+    oldest first (usually one). A pending refund counts against what can still be
+    refunded from the moment it exists, so concurrent refunds can never exceed the
+    captured amount. With `asynchronous=True` the provider is called by a task
+    after commit. Success records `payment_account.amount_refunded`; failures are
+    retried with back-off, then `failed` (`payment_account.refund_failed`). Locks
+    the account.
     """
-    _require_text(
-        PaymentTransaction,
+    return _draw(
+        account=account,
+        kind=Kind.REFUND,
+        amount=amount,
         idempotency_key=idempotency_key,
         reference=reference,
-        optional=("reference",),
+        asynchronous=asynchronous,
     )
-    amount = money.require_positive_amount(amount, account.currency)
-    with transaction.atomic():
-        locked = _lock_account(account.pk)
-        txn = _replayed(
-            account=locked,
-            idempotency_key=idempotency_key,
-            kind=Kind.REFUND,
-            amount=amount,
-        )
-        if txn is None:
-            _require_refundable(locked, amount)
-            txn = _new_transaction(
-                account=locked,
-                kind=Kind.REFUND,
-                amount=amount,
-                idempotency_key=idempotency_key,
-                reference=reference,
-            )
-            if asynchronous:
-                _save(locked, txn)
-                enqueue_on_commit(tasks.attempt_transaction, txn.pk)
-            else:
-                _attempt(account=locked, txn=txn)
-        _refresh(account, locked)
-    return txn
 
 
 def payment_reauthorize(
@@ -978,6 +1054,27 @@ def payment_transaction_retry(
     return _retry_failed(transaction_id=transaction.pk, actor=actor)
 
 
+def _require_room_on_authorization(
+    account: PaymentAccount, txn: PaymentTransaction
+) -> None:
+    """A failed part, retried, must still fit what its own authorization has left
+    (the provider is asked under that authorization's reference)."""
+    history = PaymentTransaction.objects.filter(account=account).order_by("id")
+    left = next(
+        balance.amount
+        for balance in _balances(history, txn.kind)
+        if balance.authorization.pk == txn.authorization_id
+    )
+    if txn.amount > left:
+        raise Conflict(
+            f"Cannot {txn.kind} {_display(txn.amount, account.currency)} again: "
+            f"authorization #{txn.authorization_id} has only "
+            f"{_display(left, account.currency)} left for it.",
+            code=errors.AMOUNT_EXCEEDS_AUTHORIZATION,
+            extra={"available": str(money.quantize(left, account.currency))},
+        )
+
+
 def _retry_failed(*, transaction_id: int, actor) -> PaymentTransaction:
     with transaction.atomic():
         account_id = (
@@ -993,10 +1090,9 @@ def _retry_failed(*, transaction_id: int, actor) -> PaymentTransaction:
                 f"Only a failed transaction can be retried; this one is {txn.status}.",
                 code=errors.TRANSACTION_NOT_RETRYABLE,
             )
-        if txn.kind in (Kind.CAPTURE, Kind.VOID):
-            _require_capturable(account, txn.amount, txn.kind)
-        elif txn.kind == Kind.REFUND:
-            _require_refundable(account, txn.amount)
+        if txn.kind != Kind.AUTHORIZE:
+            _require_fits(account, txn.amount, txn.kind)
+            _require_room_on_authorization(account, txn)
         elif account.status == AccountStatus.AUTHORIZATION_FAILED:
             apply_transition(
                 account, "retry_authorization", actor=actor, reason="Retried by hand."

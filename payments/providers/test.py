@@ -10,6 +10,10 @@ The payment token chooses the behaviour:
 | `tok_timeout` | each operation times out on its first 2 attempts per key |
 | `tok_refund_fail` | refunds are refused for good |
 
+Like a real gateway, it refuses for good a capture or void larger than what the
+authorization named by its reference has left, and a refund larger than what was
+captured under it and not yet refunded.
+
 Like a real gateway it keeps its own ledger (`TestProviderOperation`): one row per
 idempotency key, so a key that succeeded returns the same reference without moving
 money again, and attempts are counted across processes.
@@ -20,6 +24,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from django.db import connection
+from django.db.models import Sum
 from django.utils import timezone
 
 from oms.db.prepared import execute_prepared
@@ -36,6 +41,7 @@ FAIL_ONCE = "tok_fail_once"
 TIMEOUT = "tok_timeout"
 REFUND_FAIL = "tok_refund_fail"
 TIMEOUT_ATTEMPTS = 2
+ZERO = Decimal("0")
 
 
 class TestProvider(PaymentProvider):
@@ -46,22 +52,14 @@ class TestProvider(PaymentProvider):
             "authorize", amount, currency, payment_token, idempotency_key
         )
 
-    def capture(
-        self, *, amount, currency, payment_token, provider_reference, idempotency_key
-    ):
-        return self._operate(
-            "capture", amount, currency, payment_token, idempotency_key
-        )
+    def capture(self, **arguments):
+        return self._draw("capture", **arguments)
 
-    def refund(
-        self, *, amount, currency, payment_token, provider_reference, idempotency_key
-    ):
-        return self._operate("refund", amount, currency, payment_token, idempotency_key)
+    def refund(self, **arguments):
+        return self._draw("refund", **arguments)
 
-    def void(
-        self, *, amount, currency, payment_token, provider_reference, idempotency_key
-    ):
-        return self._operate("void", amount, currency, payment_token, idempotency_key)
+    def void(self, **arguments):
+        return self._draw("void", **arguments)
 
     def authorize_many(self, requests):
         """One statement for the whole batch in the ledger, as a gateway's batch
@@ -77,6 +75,7 @@ class TestProvider(PaymentProvider):
         currency: str,
         payment_token: str,
         idempotency_key: str,
+        authorization_reference: str = "",
     ) -> ProviderResult:
         request = ProviderRequest(
             amount=amount,
@@ -84,13 +83,44 @@ class TestProvider(PaymentProvider):
             payment_token=payment_token,
             idempotency_key=idempotency_key,
         )
-        return self._operate_many(operation, [request])[0]
+        return self._operate_many(operation, [request], authorization_reference)[0]
+
+    def _draw(
+        self,
+        operation: str,
+        *,
+        amount: Decimal,
+        currency: str,
+        payment_token: str,
+        provider_reference: str,
+        idempotency_key: str,
+    ) -> ProviderResult:
+        """A capture, void or refund under the authorization `provider_reference`.
+        As a real gateway does, it is refused for good when that authorization is
+        unknown or has less left than `amount` (to capture or void; captured and
+        not refunded, to refund). A key that succeeded is answered as before."""
+        refusal = _refusal(operation, amount, provider_reference, idempotency_key)
+        if refusal is not None:
+            return refusal
+        return self._operate(
+            operation,
+            amount,
+            currency,
+            payment_token,
+            idempotency_key,
+            authorization_reference=provider_reference,
+        )
 
     def _operate_many(
-        self, operation: str, requests: Sequence[ProviderRequest]
+        self,
+        operation: str,
+        requests: Sequence[ProviderRequest],
+        authorization_reference: str = "",
     ) -> list[ProviderResult]:
         firsts = [self._decide(operation, r.payment_token, 1) for r in requests]
-        records = self._count_attempts(operation, requests, firsts)
+        records = self._count_attempts(
+            operation, requests, firsts, authorization_reference
+        )
         return [
             self._outcome(operation, request, first, records[request.idempotency_key])
             for request, first in zip(requests, firsts, strict=True)
@@ -135,6 +165,7 @@ class TestProvider(PaymentProvider):
         operation: str,
         requests: Sequence[ProviderRequest],
         firsts: Sequence[ProviderResult],
+        authorization_reference: str,
     ) -> dict[str, dict]:
         """Record one more attempt for each key, creating its row on the first, in
         one statement (concurrent calls with one key count each attempt once).
@@ -145,11 +176,13 @@ class TestProvider(PaymentProvider):
         `xmax`)."""
         table = TestProviderOperation._meta.db_table
         now = timezone.now()
-        rows = ", ".join(["(%s, %s, %s, %s, %s, 1, %s, %s, %s, %s)"] * len(requests))
+        rows = ", ".join(
+            ["(%s, %s, %s, %s, %s, 1, %s, %s, %s, %s, %s)"] * len(requests)
+        )
         sql = f"""
             INSERT INTO {table} (idempotency_key, operation, payment_token, amount,
-                currency, attempts, outcome, provider_reference, created_at,
-                updated_at)
+                currency, attempts, outcome, provider_reference,
+                authorization_reference, created_at, updated_at)
             VALUES {rows}
             ON CONFLICT (idempotency_key) DO UPDATE SET
                 attempts = CASE WHEN {table}.outcome = %s THEN {table}.attempts
@@ -169,6 +202,7 @@ class TestProvider(PaymentProvider):
                 request.currency,
                 _outcome_of(first),
                 first.provider_reference,
+                authorization_reference,
                 now,
                 now,
             )
@@ -211,3 +245,42 @@ def _outcome_of(result: ProviderResult) -> str:
     if result.transient:
         return TestProviderOperation.Outcome.PENDING
     return TestProviderOperation.Outcome.REFUSED
+
+
+def _refusal(
+    operation: str, amount: Decimal, reference: str, idempotency_key: str
+) -> ProviderResult | None:
+    """Why the gateway refuses a new draw on the authorization `reference`, if it
+    does. Locks the authorization's row, so draws on it are decided one at a
+    time."""
+    operations = TestProviderOperation.objects
+    succeeded = TestProviderOperation.Outcome.SUCCEEDED
+    if operations.filter(idempotency_key=idempotency_key, outcome=succeeded).exists():
+        return None
+    authorization = (
+        operations.select_for_update()
+        .filter(operation="authorize", outcome=succeeded, provider_reference=reference)
+        .first()
+    )
+    if authorization is None:
+        return ProviderResult(
+            success=False, error=f"No authorization {reference!r} to {operation}."
+        )
+    drawn = dict(
+        operations.filter(authorization_reference=reference, outcome=succeeded)
+        .values("operation")
+        .annotate(total=Sum("amount"))
+        .values_list("operation", "total")
+    )
+    if operation == "refund":
+        left = drawn.get("capture", ZERO) - drawn.get("refund", ZERO)
+    else:
+        taken = drawn.get("capture", ZERO) + drawn.get("void", ZERO)
+        left = authorization.amount - taken
+    if amount > left:
+        return ProviderResult(
+            success=False,
+            error=f"Cannot {operation} {amount}: authorization {reference} has "
+            f"{left.quantize(amount)} left for it.",
+        )
+    return None

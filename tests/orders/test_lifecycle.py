@@ -299,7 +299,7 @@ def test_an_account_with_its_remainder_being_captured_does_not_stop_the_sweep(
     capturing, other = opened_order(), opened_order()
     account = services.order_account(capturing)
     PaymentAccount.objects.filter(pk=account.pk).update(payment_token="tok_timeout")
-    pending = payment_capture(
+    [pending] = payment_capture(
         account=account, amount=Decimal("55.00"), idempotency_key="ship-1"
     )
     assert pending.status == "pending"

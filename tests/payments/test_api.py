@@ -27,12 +27,13 @@ def refused_refund(open_account):
     services.payment_capture(
         account=account, amount=Decimal("100.00"), idempotency_key="cap-1"
     )
-    return services.payment_refund(
+    [refund] = services.payment_refund(
         account=account,
         amount=Decimal("25.00"),
         idempotency_key="ref-1",
         reference="return-1",
     )
+    return refund
 
 
 @pytest.mark.parametrize("role", ["csr", "integration", "admin"])

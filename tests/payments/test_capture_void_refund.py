@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 def test_partial_then_full_capture(open_account, events_of):
     account = open_account(amount="100.00")
 
-    first = services.payment_capture(
+    [first] = services.payment_capture(
         account=account,
         amount=Decimal("40.00"),
         idempotency_key="cap-1",
@@ -63,11 +63,11 @@ def test_capturing_more_than_is_left_is_a_conflict_and_changes_nothing(open_acco
 
 def test_replaying_a_capture_key_never_captures_twice(open_account, events_of):
     account = open_account(amount="100.00")
-    first = services.payment_capture(
+    [first] = services.payment_capture(
         account=account, amount=Decimal("100.00"), idempotency_key="cap-1"
     )
 
-    replay = services.payment_capture(
+    [replay] = services.payment_capture(
         account=account, amount=Decimal("100.00"), idempotency_key="cap-1"
     )
 
@@ -185,7 +185,7 @@ def test_refunds_up_to_the_captured_amount(open_account, events_of):
         account=account, amount=Decimal("80.00"), idempotency_key="cap-1"
     )
 
-    refund = services.payment_refund(
+    [refund] = services.payment_refund(
         account=account,
         amount=Decimal("30.00"),
         idempotency_key="ref-1",
@@ -230,7 +230,7 @@ def test_a_pending_refund_counts_against_what_can_be_refunded(open_account):
     services.payment_capture(
         account=account, amount=Decimal("100.00"), idempotency_key="cap-1"
     )
-    pending = services.payment_refund(
+    [pending] = services.payment_refund(
         account=account,
         amount=Decimal("70.00"),
         idempotency_key="ref-1",
@@ -253,7 +253,7 @@ def test_a_pending_capture_counts_against_what_can_be_voided(open_account):
     account = open_account(amount="100.00")
     account.payment_token = "tok_timeout"
     account.save(update_fields=["payment_token"])
-    pending = services.payment_capture(
+    [pending] = services.payment_capture(
         account=account, amount=Decimal("60.00"), idempotency_key="cap-1"
     )
     assert pending.status == "pending"
@@ -272,7 +272,7 @@ def test_a_refund_refused_by_the_provider_is_failed_and_visible(
         account=account, amount=Decimal("100.00"), idempotency_key="cap-1"
     )
 
-    refund = services.payment_refund(
+    [refund] = services.payment_refund(
         account=account, amount=Decimal("25.00"), idempotency_key="ref-1"
     )
 
@@ -283,12 +283,10 @@ def test_a_refund_refused_by_the_provider_is_failed_and_visible(
     assert failure["error"] == refund.error
     assert failure["amount"] == "25.00"
     # A failed refund no longer holds the amount: another refund may take it.
-    assert (
-        services.payment_refund(
-            account=account, amount=Decimal("100.00"), idempotency_key="ref-2"
-        ).status
-        == "failed"
+    [another] = services.payment_refund(
+        account=account, amount=Decimal("100.00"), idempotency_key="ref-2"
     )
+    assert another.status == "failed"
 
 
 def test_jpy_capture_and_refund_stay_whole_yen(open_account, events_of):

@@ -90,7 +90,7 @@ def test_a_transient_capture_is_retried_by_the_task(open_account, no_backoff):
     tasks.retry_due_transactions()  # the authorization
     account.refresh_from_db()
 
-    capture = services.payment_capture(
+    [capture] = services.payment_capture(
         account=account, amount=Decimal("40.00"), idempotency_key="cap-1"
     )
     assert capture.status == "pending"
@@ -109,13 +109,13 @@ def test_async_refund_with_fail_once_succeeds_on_retry(
     account = open_account(token="tok_fail_once", amount="90.00")
     tasks.retry_due_transactions()
     account.refresh_from_db()
-    capture = services.payment_capture(
+    [capture] = services.payment_capture(
         account=account, amount=Decimal("90.00"), idempotency_key="cap-1"
     )
     tasks.attempt_transaction(capture.pk)
 
     with django_capture_on_commit_callbacks(execute=True):
-        refund = services.payment_refund(
+        [refund] = services.payment_refund(
             account=account,
             amount=Decimal("20.00"),
             idempotency_key="ref-1",
@@ -175,7 +175,7 @@ def test_retry_by_hand_of_a_refused_refund_fails_again_visibly(open_account, eve
     services.payment_capture(
         account=account, amount=Decimal("100.00"), idempotency_key="cap-1"
     )
-    refund = services.payment_refund(
+    [refund] = services.payment_refund(
         account=account, amount=Decimal("10.00"), idempotency_key="ref-1"
     )
 
@@ -206,7 +206,7 @@ def test_retry_by_hand_refuses_a_refund_that_no_longer_fits(open_account, settin
     )
     account.payment_token = "tok_fail_once"
     account.save(update_fields=["payment_token"])
-    failed = services.payment_refund(
+    [failed] = services.payment_refund(
         account=account, amount=Decimal("60.00"), idempotency_key="ref-1"
     )
     assert failed.status == "failed"

@@ -22,7 +22,7 @@ def test_csr_retries_a_failed_capture_and_it_succeeds(
     tasks.retry_due_transactions()  # the authorization's 2nd attempt times out too
     [authorization] = account.transactions.all()
     services.payment_transaction_retry(transaction=authorization)  # 3rd succeeds
-    refused = services.payment_capture(
+    [refused] = services.payment_capture(
         account=account, amount=Decimal("30.00"), idempotency_key="cap-1"
     )
     tasks.retry_due_transactions()

@@ -12,7 +12,27 @@ pytestmark = pytest.mark.django_db
 OPERATIONS = ["authorize", "capture", "refund", "void"]
 
 
-def call(operation: str, token: str, key: str, amount: str = "10.00"):
+def authorization_reference(key: str = "setup", amount: str = "100.00") -> str:
+    """An authorization of `amount` with half of it captured, for draws to name
+    (the same one again for the same key)."""
+    authorization = call("authorize", "tok_approve", f"{key}-authorize", amount)
+    call(
+        "capture",
+        "tok_approve",
+        f"{key}-capture",
+        str(Decimal(amount) / 2),
+        reference=authorization.provider_reference,
+    )
+    return authorization.provider_reference
+
+
+def call(
+    operation: str,
+    token: str,
+    key: str,
+    amount: str = "10.00",
+    reference: str | None = None,
+):
     provider = get_provider("test")
     arguments = {
         "amount": Decimal(amount),
@@ -21,7 +41,7 @@ def call(operation: str, token: str, key: str, amount: str = "10.00"):
         "idempotency_key": key,
     }
     if operation != "authorize":
-        arguments["provider_reference"] = "test_authorize_x"
+        arguments["provider_reference"] = reference or authorization_reference()
     return getattr(provider, operation)(**arguments)
 
 
@@ -82,6 +102,41 @@ def test_a_key_reused_for_another_amount_is_refused():
 
     assert not other.success and not other.transient
     assert "Idempotency key" in other.error
+
+
+@pytest.mark.parametrize("operation", ["capture", "void", "refund"])
+def test_a_draw_beyond_what_its_authorization_has_left_is_refused_for_good(
+    operation,
+):
+    reference = authorization_reference()
+    authorization_reference("another")  # more money, under another reference
+
+    over = call(operation, "tok_approve", "k1", "50.01", reference=reference)
+    exact = call(operation, "tok_approve", "k2", "50.00", reference=reference)
+
+    assert (over.success, over.transient) == (False, False)
+    assert over.error == (
+        f"Cannot {operation} 50.01: authorization {reference} has 50.00 left for it."
+    )
+    assert exact.success
+    assert not call(operation, "tok_approve", "k3", "0.01", reference=reference).success
+
+
+def test_a_draw_under_an_unknown_authorization_is_refused_for_good():
+    result = call("capture", "tok_approve", "k1", reference="test_authorize_nope")
+
+    assert (result.success, result.transient) == (False, False)
+    assert result.error == "No authorization 'test_authorize_nope' to capture."
+
+
+def test_a_draw_that_succeeded_replays_even_once_its_authorization_is_used_up():
+    reference = authorization_reference()
+    first = call("capture", "tok_approve", "k1", "50.00", reference=reference)
+
+    replay = call("capture", "tok_approve", "k1", "50.00", reference=reference)
+
+    assert replay.success
+    assert replay.provider_reference == first.provider_reference
 
 
 def test_a_batch_of_authorizations_is_answered_as_one_by_one_and_replays_alike():

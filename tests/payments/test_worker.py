@@ -32,7 +32,7 @@ def test_a_worker_carries_out_an_async_refund_that_fails_once(open_account, sett
     account.save(update_fields=["payment_token"])
 
     with worker_thread():
-        refund = services.payment_refund(
+        [refund] = services.payment_refund(
             account=account,
             amount=Decimal("15.00"),
             idempotency_key="ref-1",

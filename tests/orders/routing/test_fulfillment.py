@@ -197,3 +197,46 @@ def test_reject_without_a_reason_writes_nothing(routed):
     assert caught.value.field_errors == {"reason": ["A reason is required."]}
     assert Reservation.objects.filter(owner_type="order_line").count() == 2
     assert Order.objects.get(pk=order.pk).queue == ""
+
+
+def test_an_order_swapped_to_a_dearer_item_ships_on_both_authorizations(
+    london_order, places, products, put_stock, run_brokering
+):
+    """The extra authorization for a dearer item holds only the difference: the
+    gateway takes the shipment's capture only when it is split across both."""
+    for product in products.values():
+        put_stock(places["near"], product, 5)
+    order = london_order(
+        lines=lines(), shipping_price=Decimal("5.00"), shipping_tax=Decimal("0")
+    )
+    order_services.order_items_swap(
+        order=order,
+        line_id=order.lines.get(sku="SKU-B").pk,
+        new_sku="SKU-D",
+        quantity=1,
+        new_unit_price=Decimal("40.00"),
+        actor=None,
+        reason="Upgrade",
+    )
+    run_brokering()
+    request = FulfillmentRequest.objects.get(order=order)
+    services.fulfillment_request_accept(request=request, actor=None)
+
+    services.fulfillment_request_ship(
+        request=request, actor=None, carrier="DHL", tracking_number="TRK1"
+    )
+
+    account = order_services.order_account(order)
+    authorizations = account.transactions.filter(kind="authorize").order_by("id")
+    captures = account.transactions.filter(kind="capture").order_by("id")
+    assert [(a.amount, a.status) for a in authorizations] == [
+        (Decimal("50.00"), "succeeded"),
+        (Decimal("15.00"), "succeeded"),
+    ]
+    assert [(c.authorization, c.amount, c.status) for c in captures] == [
+        (authorizations[0], Decimal("50.00"), "succeeded"),
+        (authorizations[1], Decimal("15.00"), "succeeded"),
+    ]
+    assert (account.captured_amount, account.status) == (Decimal("65.00"), "captured")
+    order.refresh_from_db()
+    assert order.status == "completed"
