@@ -31,7 +31,10 @@ class Channel(models.Model):
         decimal_places=4,
         null=True,
         blank=True,
-        help_text="Orders above this total are held for review; empty = no limit.",
+        help_text=(
+            "Orders worth more than this (their total less what was cancelled) are "
+            "held for review; empty = no limit."
+        ),
     )
     blocked_emails = models.JSONField(default=list, blank=True)
     blocked_domains = models.JSONField(default=list, blank=True)

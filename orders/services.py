@@ -15,7 +15,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.db import OperationalError, transaction
-from django.db.models import F
+from django.db.models import F, Sum
 from django.utils import timezone
 from django_fsm import can_proceed
 
@@ -294,18 +294,29 @@ def _payment_failures(account) -> list[str]:
     return []
 
 
+def _value_above_limit(order: Order) -> Decimal | None:
+    """The order's value when it is above its channel's limit: its total less what
+    cancellations and swaps credited back, so a CSR can bring a held order under
+    the limit by cancelling items. The lines are read only for an order whose
+    total is above the limit."""
+    limit = order.channel.order_value_limit
+    if limit is None or order.total <= limit:
+        return None
+    credited = order.lines.aggregate(total=Sum("credited_amount"))["total"] or ZERO
+    value = order.total - credited - order.shipping_credited
+    return value if value > limit else None
+
+
 def approval_failures(*, order: Order, account) -> list[str]:
     """The approval rules of the order's channel that fail now (empty: approved)."""
     channel = order.channel
     # A replacement wholly paid by the items returned has no payment to check.
     failures = _payment_failures(account) if order.amount_to_pay else []
-    if (
-        channel.order_value_limit is not None
-        and order.total > channel.order_value_limit
-    ):
+    value = _value_above_limit(order)
+    if value is not None:
         value, limit = (
             quantize(amount, order.currency)
-            for amount in (order.total, channel.order_value_limit)
+            for amount in (value, channel.order_value_limit)
         )
         failures.append(f"Order value {value} is above the limit {limit}.")
     email = order.customer_email.lower()

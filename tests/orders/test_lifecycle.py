@@ -78,6 +78,40 @@ def test_an_order_above_the_value_limit_is_held_then_approved_on_recheck(
     )
 
 
+def test_a_held_order_brought_under_the_value_limit_by_a_cancellation_is_approved(
+    channel, opened_order
+):
+    channel.order_value_limit = Decimal("50.00")
+    channel.save()
+    order = opened_order()  # 55.00
+    line_a = order.lines.get(sku="SKU-A")
+
+    services.order_lines_cancel(
+        order=order, quantities={line_a.pk: 1}, actor=None, reason="Customer asked"
+    )
+
+    assert recheck_held_orders.delay().get() == 1
+    order.refresh_from_db()
+    assert (order.status, order.total) == ("opened", Decimal("55.00"))
+
+
+def test_a_held_order_still_above_the_limit_after_a_cancellation_names_its_value(
+    channel, opened_order
+):
+    channel.order_value_limit = Decimal("40.00")
+    channel.save()
+    order = opened_order()
+    line_a = order.lines.get(sku="SKU-A")
+    services.order_lines_cancel(
+        order=order, quantities={line_a.pk: 1}, actor=None, reason="Customer asked"
+    )
+    order.refresh_from_db()
+
+    assert services.approval_failures(
+        order=order, account=services.order_account(order)
+    ) == ["Order value 44.00 is above the limit 40.00."]
+
+
 def test_blocked_domains_and_fraud_scores_hold_the_order(channel, opened_order):
     channel.blocked_domains = ["fraud.example"]
     channel.fraud_score_limit = Decimal("80")
