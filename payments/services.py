@@ -353,7 +353,7 @@ def _record_outcome(
 
 
 def _event_payload(account: PaymentAccount, txn: PaymentTransaction) -> dict:
-    return {
+    payload = {
         "owner_type": account.owner_type,
         "owner_id": account.owner_id,
         "currency": account.currency,
@@ -361,6 +361,9 @@ def _event_payload(account: PaymentAccount, txn: PaymentTransaction) -> dict:
         "transaction_id": txn.pk,
         "reference": txn.reference,
     }
+    if txn.authorization_id is not None:
+        payload["authorization_id"] = txn.authorization_id
+    return payload
 
 
 def _apply_success(

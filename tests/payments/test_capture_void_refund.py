@@ -39,6 +39,7 @@ def test_partial_then_full_capture(open_account, events_of):
         "total_captured": "40.00",
         "transaction_id": first.pk,
         "reference": "shipment-1",
+        "authorization_id": first.authorization_id,
     }
     assert payloads[1]["total_captured"] == "100.00"
 
@@ -206,6 +207,7 @@ def test_refunds_up_to_the_captured_amount(open_account, events_of):
         "total_refunded": "30.00",
         "transaction_id": refund.pk,
         "reference": "return-9",
+        "authorization_id": refund.authorization_id,
     }
     with pytest.raises(Conflict) as conflict:
         services.payment_refund(
