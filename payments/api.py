@@ -150,7 +150,9 @@ class PaymentAccountDetailApi(APIView):
 
 
 class PaymentTransactionRetryApi(APIView):
-    """Retry a failed transaction now with its idempotency key; 409 unless failed."""
+    """Retry a failed transaction now with its idempotency key; 409 unless failed.
+    A capture, void or refund whose authorization no longer holds its amount (a
+    renewal took over) is cancelled and made again: the answer is the new one."""
 
     permission_classes = [RetryRoles]
 

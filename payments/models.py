@@ -331,7 +331,9 @@ class TestProviderOperation(models.Model):
     provider_reference = models.CharField(max_length=200, blank=True)
     # What a capture, void or refund was asked against: an authorization's
     # `provider_reference`.
-    authorization_reference = models.CharField(max_length=200, blank=True)
+    authorization_reference = models.CharField(
+        max_length=200, blank=True, db_default=""
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

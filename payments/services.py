@@ -1052,30 +1052,46 @@ def payment_transaction_retry(
     """Retry a `failed` transaction by hand, now, with the same idempotency key
     (the Retry button). It must still fit: a capture or void within what is left
     of the authorization, a refund within what is left to refund. Anything but a
-    failed transaction is a 409. Locks the account, then the transaction.
+    failed transaction is a 409. A capture, void or refund whose own authorization
+    no longer holds its amount (a renewal took over) is cancelled and made again
+    under the authorizations that hold it now; the new one is returned. Locks the
+    account, then the transaction.
     """
     return _retry_failed(transaction_id=transaction.pk, actor=actor)
 
 
-def _require_room_on_authorization(
-    account: PaymentAccount, txn: PaymentTransaction
-) -> None:
-    """A failed part, retried, must still fit what its own authorization has left
-    (the provider is asked under that authorization's reference)."""
+def _fits_its_authorization(account: PaymentAccount, txn: PaymentTransaction) -> bool:
+    """Whether a failed draw still fits what its own authorization has left (a
+    renewal since takes over what the earlier authorizations held)."""
     history = PaymentTransaction.objects.filter(account=account).order_by("id")
-    left = next(
-        balance.amount
+    return any(
+        balance.authorization.pk == txn.authorization_id
+        and balance.amount >= txn.amount
         for balance in _balances(history, txn.kind)
-        if balance.authorization.pk == txn.authorization_id
     )
-    if txn.amount > left:
-        raise Conflict(
-            f"Cannot {txn.kind} {_display(txn.amount, account.currency)} again: "
-            f"authorization #{txn.authorization_id} has only "
-            f"{_display(left, account.currency)} left for it.",
-            code=errors.AMOUNT_EXCEEDS_AUTHORIZATION,
-            extra={"available": str(money.quantize(left, account.currency))},
-        )
+
+
+def _redraw(
+    *, account: PaymentAccount, txn: PaymentTransaction, actor
+) -> PaymentTransaction:
+    """Ask a failed draw again under the authorizations that hold its money now:
+    it is cancelled (its key stays with it, so its caller's replay moves nothing)
+    and a new draw keyed `retry-<id>` takes its place. Returns the new draw's first
+    part."""
+    apply_transition(
+        txn, "cancel", actor=actor, reason="Retried under the current authorization."
+    )
+    txn.next_retry_at = None
+    txn.save(update_fields=["status", "next_retry_at", "updated_at"])
+    first, *_ = _draw(
+        account=account,
+        kind=txn.kind,
+        amount=txn.amount,
+        idempotency_key=f"retry-{txn.pk}",
+        reference=txn.reference,
+        reason=txn.reason,
+    )
+    return first
 
 
 def _retry_failed(*, transaction_id: int, actor) -> PaymentTransaction:
@@ -1095,7 +1111,8 @@ def _retry_failed(*, transaction_id: int, actor) -> PaymentTransaction:
             )
         if txn.kind != Kind.AUTHORIZE:
             _require_fits(account, txn.amount, txn.kind)
-            _require_room_on_authorization(account, txn)
+            if not _fits_its_authorization(account, txn):
+                return _redraw(account=account, txn=txn, actor=actor)
         elif account.status == AccountStatus.AUTHORIZATION_FAILED:
             apply_transition(
                 account, "retry_authorization", actor=actor, reason="Retried by hand."

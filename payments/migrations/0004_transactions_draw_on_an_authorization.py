@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='testprovideroperation',
             name='authorization_reference',
-            field=models.CharField(blank=True, max_length=200),
+            field=models.CharField(blank=True, db_default='', max_length=200),
         ),
         migrations.AddIndex(
             model_name='testprovideroperation',
@@ -30,19 +30,47 @@ class Migration(migrations.Migration):
             index=models.Index(condition=models.Q(('authorization_reference', ''), _negated=True), fields=['authorization_reference'], name='test_gateway_draws_idx'),
         ),
         # Until now every capture, void and refund was sent with the reference of
-        # the newest authorization that had succeeded: record that one.
+        # the newest authorization that had succeeded: record that one (on SQLite a
+        # subquery's ORDER BY cannot name the row being updated, hence the WHERE).
         migrations.RunSQL(
             """
-            UPDATE payments_paymenttransaction SET authorization_id = (
-                SELECT earlier.id FROM payments_paymenttransaction AS earlier
-                WHERE earlier.account_id = payments_paymenttransaction.account_id
-                    AND earlier.kind = 'authorize'
-                    AND earlier.status = 'succeeded'
-                ORDER BY earlier.id < payments_paymenttransaction.id DESC,
-                    earlier.id DESC
-                LIMIT 1
+            UPDATE payments_paymenttransaction SET authorization_id = COALESCE(
+                (
+                    SELECT earlier.id FROM payments_paymenttransaction AS earlier
+                    WHERE earlier.account_id = payments_paymenttransaction.account_id
+                        AND earlier.kind = 'authorize'
+                        AND earlier.status = 'succeeded'
+                        AND earlier.id < payments_paymenttransaction.id
+                    ORDER BY earlier.id DESC
+                    LIMIT 1
+                ),
+                (
+                    SELECT MAX(earlier.id) FROM payments_paymenttransaction AS earlier
+                    WHERE earlier.account_id = payments_paymenttransaction.account_id
+                        AND earlier.kind = 'authorize'
+                        AND earlier.status = 'succeeded'
+                )
             )
             WHERE kind <> 'authorize'
+            """,
+            reverse_sql=migrations.RunSQL.noop,
+        ),
+        # The test gateway's ledger counts what was drawn on each authorization by
+        # its reference: give the draws made so far the one they were sent under.
+        migrations.RunSQL(
+            """
+            UPDATE payments_testprovideroperation SET authorization_reference = (
+                SELECT authorization_made.provider_reference
+                FROM payments_paymenttransaction AS draw
+                JOIN payments_paymenttransaction AS authorization_made
+                    ON authorization_made.id = draw.authorization_id
+                WHERE draw.idempotency_key
+                    = payments_testprovideroperation.idempotency_key
+            )
+            WHERE operation <> 'authorize' AND idempotency_key IN (
+                SELECT idempotency_key FROM payments_paymenttransaction
+                WHERE authorization_id IS NOT NULL
+            )
             """,
             reverse_sql=migrations.RunSQL.noop,
         ),

@@ -150,37 +150,65 @@ def test_after_a_renewal_captures_draw_on_the_renewal(open_account, settings):
     assert gateway_reference_of(part) == renewal.provider_reference
 
 
-def test_a_failed_part_retried_must_still_fit_its_own_authorization(
-    two_authorizations, settings
-):
-    account, first, _ = two_authorizations
-    settings.OMS_PAYMENT_RETRY_BACKOFF_SECONDS = []  # one attempt, then failed
+def capture_failing_for_good(account, settings, amount, key):
+    """A capture that fails after its only attempt (the card's gateway hiccups)."""
+    settings.OMS_PAYMENT_RETRY_BACKOFF_SECONDS = []
     account.payment_token = "tok_fail_once"
     account.save(update_fields=["payment_token"])
     [failed] = services.payment_capture(
-        account=account, amount=D("55.00"), idempotency_key="c1"
+        account=account, amount=D(amount), idempotency_key=key
     )
     account.payment_token = "tok_approve"
     account.save(update_fields=["payment_token"])
+    assert failed.status == "failed"
+    return failed
+
+
+def test_a_failed_part_its_authorization_no_longer_holds_is_retried_anew(
+    two_authorizations, settings
+):
+    account, first, extra = two_authorizations
+    failed = capture_failing_for_good(account, settings, "55.00", "c1")
     # The failed capture holds nothing: the next one takes 22.00 of the first
     # authorization, which then has 33.00 left, while the account has 55.00.
-    [other] = services.payment_capture(
-        account=account, amount=D("22.00"), idempotency_key="c2"
-    )
+    services.payment_capture(account=account, amount=D("22.00"), idempotency_key="c2")
 
-    with pytest.raises(Conflict) as refused:
-        services.payment_transaction_retry(transaction=failed)
+    retried = services.payment_transaction_retry(transaction=failed)
 
-    assert failed.status == "failed"
-    assert other.authorization == first
-    assert refused.value.code == "amount_exceeds_authorization"
-    assert str(refused.value) == (
-        f"Cannot capture 55.00 USD again: authorization #{first.pk} has only "
-        "33.00 USD left for it."
-    )
     failed.refresh_from_db()
+    assert failed.status == "cancelled"
+    parts = account.transactions.filter(
+        idempotency_key__startswith=f"retry-{failed.pk}"
+    )
+    assert [(p.authorization, p.amount, p.status) for p in parts] == [
+        (first, D("33.00"), "succeeded"),
+        (extra, D("22.00"), "succeeded"),
+    ]
+    assert retried == parts[0]
     account.refresh_from_db()
-    assert (failed.status, account.captured_amount) == ("failed", D("22.00"))
+    assert (account.captured_amount, account.status) == (D("77.00"), "captured")
+    # The first request, replayed, moves nothing more.
+    services.payment_capture(account=account, amount=D("55.00"), idempotency_key="c1")
+    account.refresh_from_db()
+    assert account.captured_amount == D("77.00")
+
+
+def test_a_failed_capture_is_retried_under_the_renewal_that_took_over(
+    open_account, settings
+):
+    account = open_account(amount="100.00")
+    failed = capture_failing_for_good(account, settings, "40.00", "c1")
+    renewal = services.payment_reauthorize(account=account, idempotency_key="renew")
+
+    retried = services.payment_transaction_retry(transaction=failed)
+
+    assert (renewal.amount, retried.authorization, retried.status) == (
+        D("100.00"),
+        renewal,
+        "succeeded",
+    )
+    account.refresh_from_db()
+    assert account.captured_amount == D("40.00")
 
 
 def test_a_movement_key_keeps_room_for_its_parts(open_account):
