@@ -294,24 +294,38 @@ def _payment_failures(account) -> list[str]:
     return []
 
 
+def _credited(order: Order) -> Decimal:
+    """What cancellations and swaps have credited back on the order (lines and
+    shipping)."""
+    lines = order.lines.aggregate(total=Sum("credited_amount"))["total"] or ZERO
+    return lines + order.shipping_credited
+
+
 def _value_above_limit(order: Order) -> Decimal | None:
     """The order's value when it is above its channel's limit: its total less what
-    cancellations and swaps credited back, so a CSR can bring a held order under
-    the limit by cancelling items. The lines are read only for an order whose
-    total is above the limit."""
+    was credited back, so a CSR can bring a held order under the limit by
+    cancelling items. The lines are read only for an order whose total is above
+    the limit."""
     limit = order.channel.order_value_limit
     if limit is None or order.total <= limit:
         return None
-    credited = order.lines.aggregate(total=Sum("credited_amount"))["total"] or ZERO
-    value = order.total - credited - order.shipping_credited
+    value = order.total - _credited(order)
     return value if value > limit else None
+
+
+def _payment_to_check(order: Order) -> bool:
+    """Whether the order has a payment of its own to check. A replacement wholly
+    paid by the items returned has none; nor has one whose own part was all
+    cancelled (its own money goes back first), which the credit now pays."""
+    if not order.amount_to_pay:
+        return False
+    return not order.exchange_credit or order.amount_to_pay > _credited(order)
 
 
 def approval_failures(*, order: Order, account) -> list[str]:
     """The approval rules of the order's channel that fail now (empty: approved)."""
     channel = order.channel
-    # A replacement wholly paid by the items returned has no payment to check.
-    failures = _payment_failures(account) if order.amount_to_pay else []
+    failures = _payment_failures(account) if _payment_to_check(order) else []
     value = _value_above_limit(order)
     if value is not None:
         value, limit = (

@@ -49,6 +49,7 @@ class PaymentTransactionSerializer(serializers.ModelSerializer):
             "account",
             "kind",
             "authorization",
+            "replaces",
             "amount",
             "currency",
             "status",
@@ -66,8 +67,24 @@ class PaymentTransactionSerializer(serializers.ModelSerializer):
         extra_kwargs = {
             "authorization": {
                 "help_text": "The authorization a capture, void or refund draws on."
-            }
+            },
+            "replaces": {
+                "help_text": "The refused transaction this one was made again for."
+            },
         }
+
+
+class RetriedTransactionSerializer(PaymentTransactionSerializer):
+    replaced_by = serializers.SerializerMethodField(
+        help_text="Transactions made again for this one, once it was cancelled."
+    )
+
+    class Meta(PaymentTransactionSerializer.Meta):
+        fields = [*PaymentTransactionSerializer.Meta.fields, "replaced_by"]
+        read_only_fields = fields
+
+    def get_replaced_by(self, transaction) -> list[int]:
+        return selectors.replacements_of(transaction)
 
 
 class PaymentAccountSerializer(serializers.ModelSerializer):
@@ -151,13 +168,14 @@ class PaymentAccountDetailApi(APIView):
 
 class PaymentTransactionRetryApi(APIView):
     """Retry a failed transaction now with its idempotency key; 409 unless failed.
-    A capture, void or refund whose authorization no longer holds its amount (a
-    renewal took over) is cancelled and made again: the answer is the new one."""
+    A capture, void or refund that its gateway refuses again because its
+    authorization no longer holds it is cancelled and made again under the
+    current authorizations: the answer lists them in `replaced_by`."""
 
     permission_classes = [RetryRoles]
 
     @extend_schema(
-        request=None, responses={200: PaymentTransactionSerializer, **ERROR_RESPONSES}
+        request=None, responses={200: RetriedTransactionSerializer, **ERROR_RESPONSES}
     )
     def post(self, request, pk: int):
         transaction = selectors.payment_transaction_get(transaction_id=pk)
@@ -166,4 +184,4 @@ class PaymentTransactionRetryApi(APIView):
         transaction = services.payment_transaction_retry(
             transaction=transaction, actor=request.user
         )
-        return Response(PaymentTransactionSerializer(transaction).data)
+        return Response(RetriedTransactionSerializer(transaction).data)

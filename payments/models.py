@@ -226,6 +226,16 @@ class PaymentTransaction(FSMModelMixin, models.Model):
         related_name="draws",
         limit_choices_to={"kind": TransactionKind.AUTHORIZE},
     )
+    # A failed draw that its gateway refused again on a retry by hand, when its
+    # authorization no longer held its amount, is cancelled and asked again under
+    # the authorizations that hold it now: each new part names the one it replaces.
+    replaces = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="replaced_by",
+    )
     amount = amount_field()
     # A reauthorization replaces what is left of an expiring authorization: on
     # success that much of the old one counts as voided.

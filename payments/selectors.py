@@ -13,6 +13,15 @@ def _transactions() -> Prefetch:
     return Prefetch("transactions", queryset=PaymentTransaction.objects.order_by("id"))
 
 
+def replacements_of(transaction: PaymentTransaction) -> list[int]:
+    """Ids of the transactions made again for a refused one, oldest first."""
+    return list(
+        PaymentTransaction.objects.filter(replaces=transaction)
+        .order_by("id")
+        .values_list("pk", flat=True)
+    )
+
+
 def payment_account_for_owner(
     *, owner_type: str, owner_id: str
 ) -> PaymentAccount | None:

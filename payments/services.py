@@ -158,6 +158,7 @@ def _new_transaction(
     reason: str = "",
     renews_amount: Decimal = Decimal("0"),
     authorization: PaymentTransaction | None = None,
+    replaces: PaymentTransaction | None = None,
 ) -> PaymentTransaction:
     """A pending transaction, not saved yet: `_attempt` inserts it with the outcome
     of its first provider call (one write instead of two)."""
@@ -166,6 +167,7 @@ def _new_transaction(
         kind=kind,
         amount=amount,
         authorization=authorization,
+        replaces=replaces,
         renews_amount=renews_amount,
         idempotency_key=idempotency_key,
         reference=reference,
@@ -825,11 +827,13 @@ def _draw(
     reference: str = "",
     reason: str = "",
     asynchronous: bool = False,
+    replaces: PaymentTransaction | None = None,
 ) -> list[PaymentTransaction]:
     """Capture, void or refund `amount` under the account lock: replay the parts
     made with a known key instead of moving money twice, else check the amount
     fits, split it over the authorizations it draws on, and attempt each part
-    (by a task after commit when `asynchronous`)."""
+    (by a task after commit when `asynchronous`). `replaces`: the refused draw
+    the parts are made again for."""
     _require_text(
         PaymentTransaction,
         idempotency_key=idempotency_key,
@@ -859,6 +863,7 @@ def _draw(
                     reference=reference,
                     reason=reason,
                     authorization=authorization,
+                    replaces=replaces,
                 )
                 for number, (authorization, share) in enumerate(shares, start=1)
             ]
@@ -1053,16 +1058,18 @@ def payment_transaction_retry(
     (the Retry button). It must still fit: a capture or void within what is left
     of the authorization, a refund within what is left to refund. Anything but a
     failed transaction is a 409. A capture, void or refund whose own authorization
-    no longer holds its amount (a renewal took over) is cancelled and made again
-    under the authorizations that hold it now; the new one is returned. Locks the
-    account, then the transaction.
+    no longer holds its amount (a renewal took over, another draw took the room)
+    and that the gateway refuses again is cancelled and made again under the
+    authorizations that hold it now (`replaced_by`). Returns the retried
+    transaction. Locks the account, then the transaction.
     """
     return _retry_failed(transaction_id=transaction.pk, actor=actor)
 
 
 def _fits_its_authorization(account: PaymentAccount, txn: PaymentTransaction) -> bool:
     """Whether a failed draw still fits what its own authorization has left (a
-    renewal since takes over what the earlier authorizations held)."""
+    renewal takes over what the earlier authorizations held; another draw may
+    have taken the room it gave up when it failed)."""
     history = PaymentTransaction.objects.filter(account=account).order_by("id")
     return any(
         balance.authorization.pk == txn.authorization_id
@@ -1071,27 +1078,27 @@ def _fits_its_authorization(account: PaymentAccount, txn: PaymentTransaction) ->
     )
 
 
-def _redraw(
-    *, account: PaymentAccount, txn: PaymentTransaction, actor
-) -> PaymentTransaction:
-    """Ask a failed draw again under the authorizations that hold its money now:
-    it is cancelled (its key stays with it, so its caller's replay moves nothing)
-    and a new draw keyed `retry-<id>` takes its place. Returns the new draw's first
-    part."""
+def _redraw(*, account: PaymentAccount, txn: PaymentTransaction, actor) -> None:
+    """Ask a draw the gateway refused for good (so its key moved nothing) again
+    under the authorizations that hold its money now: it is cancelled, and a new
+    draw keyed `retry-<id>` replaces it (its key still replays to the cancelled
+    one, moving nothing)."""
     apply_transition(
-        txn, "cancel", actor=actor, reason="Retried under the current authorization."
+        txn,
+        "cancel",
+        actor=actor,
+        reason="Asked again under the current authorization.",
     )
-    txn.next_retry_at = None
-    txn.save(update_fields=["status", "next_retry_at", "updated_at"])
-    first, *_ = _draw(
+    txn.save(update_fields=["status", "updated_at"])
+    _draw(
         account=account,
         kind=txn.kind,
         amount=txn.amount,
         idempotency_key=f"retry-{txn.pk}",
         reference=txn.reference,
         reason=txn.reason,
+        replaces=txn,
     )
-    return first
 
 
 def _retry_failed(*, transaction_id: int, actor) -> PaymentTransaction:
@@ -1109,10 +1116,10 @@ def _retry_failed(*, transaction_id: int, actor) -> PaymentTransaction:
                 f"Only a failed transaction can be retried; this one is {txn.status}.",
                 code=errors.TRANSACTION_NOT_RETRYABLE,
             )
+        fits = True
         if txn.kind != Kind.AUTHORIZE:
             _require_fits(account, txn.amount, txn.kind)
-            if not _fits_its_authorization(account, txn):
-                return _redraw(account=account, txn=txn, actor=actor)
+            fits = _fits_its_authorization(account, txn)
         elif account.status == AccountStatus.AUTHORIZATION_FAILED:
             apply_transition(
                 account, "retry_authorization", actor=actor, reason="Retried by hand."
@@ -1121,7 +1128,11 @@ def _retry_failed(*, transaction_id: int, actor) -> PaymentTransaction:
         apply_transition(txn, "retry", actor=actor, reason="Retried by hand.")
         txn.attempts_left = max_attempts()
         txn.save()
+        # The same key first: the gateway may have moved the money on an attempt
+        # whose answer was lost, and then answers it as done.
         _attempt(account=account, txn=txn, actor=actor)
+        if txn.status == PaymentTransaction.Status.FAILED and not fits:
+            _redraw(account=account, txn=txn, actor=actor)
     return txn
 
 

@@ -1,13 +1,14 @@
 """Payments pages: an account with its transactions, the transactions that need a
 look, and the Retry button (the same service as the API)."""
 
+from django.contrib import messages
 from django.http import Http404
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views import View
 from django.views.generic import TemplateView
 
-from oms.backoffice.access import RoleRequiredMixin, run_action, safe_next_url
+from oms.backoffice.access import RoleRequiredMixin, attempt_action, safe_next_url
 from oms.backoffice.keyset import keyset_page
 from oms.roles import Role
 from payments import selectors, services
@@ -57,12 +58,23 @@ class TransactionRetryView(RoleRequiredMixin, View):
             request,
             default=reverse("payments:account-detail", args=[transaction.account_id]),
         )
-        return run_action(
+        refused = attempt_action(
             request,
             lambda: services.payment_transaction_retry(
                 transaction=transaction, actor=request.user
             ),
-            success=f"{transaction.get_kind_display()} #{transaction.pk} retried; "
-            "see its status below.",
-            redirect_to=next_url,
         )
+        if refused is None:
+            messages.success(request, _retried(transaction))
+        return redirect(next_url)
+
+
+def _retried(transaction: PaymentTransaction) -> str:
+    name = f"{transaction.get_kind_display()} #{transaction.pk}"
+    replacements = [f"#{pk}" for pk in selectors.replacements_of(transaction)]
+    if not replacements:
+        return f"{name} retried; see its status below."
+    return (
+        f"{name} was refused again: its authorization no longer holds it. It was "
+        f"asked again under the current authorizations as {', '.join(replacements)}."
+    )

@@ -11,6 +11,7 @@ from django.urls import reverse
 from oms.errors import ApplicationError, Conflict
 from payments import services
 from payments.models import PaymentTransaction, TestProviderOperation
+from payments.providers.test import TestProvider
 
 pytestmark = pytest.mark.django_db
 
@@ -164,51 +165,127 @@ def capture_failing_for_good(account, settings, amount, key):
     return failed
 
 
-def test_a_failed_part_its_authorization_no_longer_holds_is_retried_anew(
-    two_authorizations, settings
+def failed_while_another_capture_took_its_room(account, settings):
+    """A 55.00 capture on the first authorization fails; the next capture, 22.00,
+    takes room it gave up: that authorization has 33.00 left, the account 55.00."""
+    failed = capture_failing_for_good(account, settings, "55.00", "c1")
+    services.payment_capture(account=account, amount=D("22.00"), idempotency_key="c2")
+    return failed
+
+
+def test_a_failed_part_refused_again_under_its_authorization_is_made_anew(
+    two_authorizations, settings, events_of
 ):
     account, first, extra = two_authorizations
-    failed = capture_failing_for_good(account, settings, "55.00", "c1")
-    # The failed capture holds nothing: the next one takes 22.00 of the first
-    # authorization, which then has 33.00 left, while the account has 55.00.
-    services.payment_capture(account=account, amount=D("22.00"), idempotency_key="c2")
+    failed = failed_while_another_capture_took_its_room(account, settings)
 
     retried = services.payment_transaction_retry(transaction=failed)
 
-    failed.refresh_from_db()
-    assert failed.status == "cancelled"
-    parts = account.transactions.filter(
-        idempotency_key__startswith=f"retry-{failed.pk}"
-    )
-    assert [(p.authorization, p.amount, p.status) for p in parts] == [
-        (first, D("33.00"), "succeeded"),
-        (extra, D("22.00"), "succeeded"),
+    assert (retried.pk, retried.status) == (failed.pk, "cancelled")
+    assert "has 33.00 left" in retried.error
+    parts = account.transactions.filter(replaces=failed)
+    assert [
+        (p.authorization, p.amount, p.status, p.idempotency_key) for p in parts
+    ] == [
+        (first, D("33.00"), "succeeded", f"retry-{failed.pk}"),
+        (extra, D("22.00"), "succeeded", f"retry-{failed.pk}#part2"),
     ]
-    assert retried == parts[0]
     account.refresh_from_db()
     assert (account.captured_amount, account.status) == (D("77.00"), "captured")
+    assert len(events_of(account, "payment_account.capture_failed")) == 2
     # The first request, replayed, moves nothing more.
     services.payment_capture(account=account, amount=D("55.00"), idempotency_key="c1")
     account.refresh_from_db()
     assert account.captured_amount == D("77.00")
 
 
-def test_a_failed_capture_is_retried_under_the_renewal_that_took_over(
+def test_a_failed_capture_is_retried_under_its_own_key_after_a_renewal(
     open_account, settings
 ):
     account = open_account(amount="100.00")
     failed = capture_failing_for_good(account, settings, "40.00", "c1")
-    renewal = services.payment_reauthorize(account=account, idempotency_key="renew")
+    first = failed.authorization
+    services.payment_reauthorize(account=account, idempotency_key="renew")
 
     retried = services.payment_transaction_retry(transaction=failed)
 
-    assert (renewal.amount, retried.authorization, retried.status) == (
-        D("100.00"),
-        renewal,
+    assert (retried.pk, retried.authorization, retried.status) == (
+        failed.pk,
+        first,
         "succeeded",
     )
     account.refresh_from_db()
     assert account.captured_amount == D("40.00")
+    assert account.transactions.filter(kind="capture").count() == 1
+
+
+def test_a_retry_after_a_lost_answer_never_moves_the_money_twice(
+    open_account, settings, monkeypatch
+):
+    """The gateway took the capture but its answer was lost on every attempt: the
+    capture is failed on our side. A retry by hand, even after a renewal took
+    over its authorization, asks under the same key and learns it was done."""
+    settings.OMS_PAYMENT_RETRY_BACKOFF_SECONDS = []
+    account = open_account(amount="100.00")
+    capture = TestProvider.capture
+
+    def answer_lost(self, **arguments):
+        capture(self, **arguments)
+        raise ConnectionError("Connection reset while reading the answer.")
+
+    monkeypatch.setattr(TestProvider, "capture", answer_lost)
+    [failed] = services.payment_capture(
+        account=account, amount=D("40.00"), idempotency_key="c1"
+    )
+    monkeypatch.setattr(TestProvider, "capture", capture)
+    services.payment_reauthorize(account=account, idempotency_key="renew")
+
+    retried = services.payment_transaction_retry(transaction=failed)
+
+    assert (failed.status, retried.status) == ("failed", "succeeded")
+    at_the_gateway = TestProviderOperation.objects.filter(
+        operation="capture", outcome="succeeded"
+    )
+    assert [op.amount for op in at_the_gateway] == [D("40.00")]
+    account.refresh_from_db()
+    assert account.captured_amount == D("40.00")
+
+
+def test_the_retry_answer_names_what_was_made_again(
+    two_authorizations, settings, api_client_for
+):
+    account, _, _ = two_authorizations
+    failed = failed_while_another_capture_took_its_room(account, settings)
+
+    response = api_client_for("csr").post(
+        reverse("api:payment-transaction-retry", args=[failed.pk])
+    )
+
+    assert response.status_code == 200
+    body = response.json()
+    parts = list(account.transactions.filter(replaces=failed).order_by("id"))
+    assert (body["amount"], body["status"]) == ("55.00", "cancelled")
+    assert body["replaced_by"] == [part.pk for part in parts]
+
+
+def test_the_retry_page_says_what_was_made_again(
+    two_authorizations, settings, client, make_user
+):
+    account, _, _ = two_authorizations
+    failed = failed_while_another_capture_took_its_room(account, settings)
+    client.force_login(make_user("csr"))
+
+    page = client.post(
+        reverse("payments:transaction-retry", args=[failed.pk]), follow=True
+    )
+
+    first, second = account.transactions.filter(replaces=failed).order_by("id")
+    assert (
+        f"Capture #{failed.pk} was refused again: its authorization no longer "
+        "holds it. It was asked again under the current authorizations as "
+        f"#{first.pk}, #{second.pk}."
+    ) in page.content.decode()
+    assert f"replaces #{failed.pk}" in page.content.decode()
 
 
 def test_a_movement_key_keeps_room_for_its_parts(open_account):

@@ -13,6 +13,7 @@ from orders.intake import LineInput
 from orders.models import Order
 from orders.routing.models import FulfillmentRequest, Shipment
 from orders.routing.services import fulfillment_request_accept, fulfillment_request_ship
+from orders.tasks import recheck_held_orders
 from payments.models import PaymentAccount, PaymentTransaction
 from returns.models import Return
 from returns.services import ReplacementInput, ReturnItemInput, return_create
@@ -317,3 +318,35 @@ def test_the_lines_of_a_replacement_cannot_be_edited(shipped_order, places):
             actor=None,
             lines=[LineInput(sku="SKU-D", quantity=1, unit_price=Decimal("1"))],
         )
+
+
+def test_a_held_replacement_whose_own_part_was_cancelled_is_approved_on_recheck(
+    shipped_order, places, channel, django_capture_on_commit_callbacks
+):
+    """A replacement above the value limit (44.00: 22.00 credit, 22.00 its own
+    payment) loses one unit: its own payment goes back first, all of it, and the
+    credit pays what is left; nothing about payment holds it any more."""
+    channel.order_value_limit = Decimal("30.00")
+    channel.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        ret = submit(
+            shipped_order,
+            [exchange(shipped_order, "SKU-A", 2, sku="SKU-C", quantity=2,
+                      unit_price=Decimal("20.00"))],
+            places["near"],
+        )  # fmt: skip
+    replacement = ret.replacement_order
+    Order.objects.filter(pk=replacement.pk).update(grace_period_ends_at=timezone.now())
+    order_services.order_open(order_id=replacement.pk)
+    replacement.refresh_from_db()
+    assert replacement.hold_reasons == ["Order value 44.00 is above the limit 30.00."]
+    [line] = replacement.lines.all()
+
+    order_services.order_lines_cancel(
+        order=replacement, quantities={line.pk: 1}, actor=None, reason="Over limit"
+    )
+
+    assert account(replacement).status == "voided"
+    assert recheck_held_orders.delay().get() == 1
+    replacement.refresh_from_db()
+    assert (replacement.status, replacement.hold_reasons) == ("opened", [])
