@@ -225,6 +225,7 @@ class PaymentTransaction(FSMModelMixin, models.Model):
         blank=True,
         related_name="draws",
         limit_choices_to={"kind": TransactionKind.AUTHORIZE},
+        db_index=False,  # partial index below: authorizations (most rows) draw on none
     )
     # A failed draw that its gateway refused again on a retry by hand, when its
     # authorization no longer held its amount, is cancelled and asked again under
@@ -235,6 +236,7 @@ class PaymentTransaction(FSMModelMixin, models.Model):
         null=True,
         blank=True,
         related_name="replaced_by",
+        db_index=False,  # partial index below
     )
     amount = amount_field()
     # A reauthorization replaces what is left of an expiring authorization: on
@@ -286,6 +288,16 @@ class PaymentTransaction(FSMModelMixin, models.Model):
             ),
             models.Index(
                 fields=["account", "kind", "status"], name="payment_txn_account_idx"
+            ),
+            models.Index(
+                fields=["authorization"],
+                name="payment_txn_authorization_idx",
+                condition=Q(authorization__isnull=False),
+            ),
+            models.Index(
+                fields=["replaces"],
+                name="payment_txn_replaces_idx",
+                condition=Q(replaces__isnull=False),
             ),
             models.Index(
                 fields=["id"],

@@ -14,7 +14,11 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='paymenttransaction',
             name='authorization',
-            field=models.ForeignKey(blank=True, limit_choices_to={'kind': 'authorize'}, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='draws', to='payments.paymenttransaction'),
+            field=models.ForeignKey(blank=True, db_index=False, limit_choices_to={'kind': 'authorize'}, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='draws', to='payments.paymenttransaction'),
+        ),
+        migrations.AddIndex(
+            model_name='paymenttransaction',
+            index=models.Index(condition=models.Q(('authorization__isnull', False)), fields=['authorization'], name='payment_txn_authorization_idx'),
         ),
         migrations.AddField(
             model_name='testprovideroperation',
