@@ -14,7 +14,7 @@ from oms.models import (
     WebhookSubscription,
 )
 from oms.roles import has_role
-from oms.services.events import pattern_matches
+from oms.services.events import actor_name, pattern_matches
 
 
 def event_feed(
@@ -75,7 +75,13 @@ def entity_timeline(*, entity_type: str, entity_id) -> list[dict]:
         entity_type=entity_type, entity_id=str(entity_id)
     ).select_related("actor")
     items = [
-        {"kind": "event", "at": e.occurred_at, "name": e.name, "payload": e.payload}
+        {
+            "kind": "event",
+            "at": e.occurred_at,
+            "name": e.name,
+            "payload": e.payload,
+            "actor": e.payload.get("by", ""),
+        }
         for e in events
     ] + [
         {
@@ -83,7 +89,7 @@ def entity_timeline(*, entity_type: str, entity_id) -> list[dict]:
             "at": t.occurred_at,
             "name": f"{t.source} → {t.target}",
             "transition": t.transition,
-            "actor": t.actor.get_username() if t.actor else "system",
+            "actor": actor_name(t.actor),
             "reason": t.reason,
         }
         for t in transitions

@@ -3,7 +3,7 @@
 Every filter is a condition one index answers (see `Order.Meta.indexes`), so a
 filtered page of a million orders reads only the rows it shows."""
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import django_filters
 from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, Subquery
@@ -105,9 +105,11 @@ class OrderFilter(django_filters.FilterSet):
         )
 
     def placed_to_day(self, queryset, name, value):
-        return queryset.filter(
-            placed_at__lt=day_start(value + timedelta(days=1))
-        ).order_by("-placed_at", "-id")
+        if value < date.max:  # the calendar's last day has no day after it
+            queryset = queryset.filter(
+                placed_at__lt=day_start(value + timedelta(days=1))
+            )
+        return queryset.order_by("-placed_at", "-id")
 
     def search(self, queryset, name, value):
         """Orders whose number, customer e-mail (any case), external id or a line's

@@ -44,6 +44,8 @@ class OrderFilterForm(forms.Form):
 
 
 class OrderEditForm(forms.ModelForm):
+    # The order as the page showed it: saving over another user's change is refused.
+    version = forms.CharField(required=False, widget=forms.HiddenInput)
     address_line1 = forms.CharField(required=False, label="Address")
     city = forms.CharField(required=False)
     postal_code = forms.CharField(required=False, label="Postal code")
@@ -164,12 +166,8 @@ class SwapForm(forms.Form):
     line_id = forms.TypedChoiceField(coerce=int, label="Line to replace")
     quantity = forms.IntegerField(min_value=1, label="Quantity")
     new_sku = forms.CharField(max_length=64, label="New SKU")
-    new_unit_price = forms.DecimalField(
-        required=False,
-        min_value=0,
-        decimal_places=4,
-        label="New unit price",
-        help_text="Empty keeps the current price.",
+    new_unit_price = _amount_field(
+        "New unit price", required=False, help_text="Empty keeps the current price."
     )
     reason = forms.CharField(max_length=2000, label="Swap reason")
 

@@ -25,7 +25,7 @@ from oms.db.compiled import CompiledQuery
 from oms.errors import ApplicationError, Conflict
 from oms.services.events import record_event, record_events
 from orders import errors, services
-from orders.models import MONEY, Channel, Order, OrderLine
+from orders.models import LARGEST_AMOUNT, Channel, Order, OrderLine
 from orders.refund_calculator import order_discount_shares
 from orders.workflows.config import order_type_spec
 from orders.workflows.models import WorkflowStage
@@ -39,10 +39,6 @@ from payments.services import (
 
 ZERO = Decimal("0")
 MAX_IMPORT = 1000
-# The largest amount the money columns hold (an order's total, a line's credit).
-LARGEST_AMOUNT = Decimal(10) ** (MONEY["max_digits"] - MONEY["decimal_places"]) - (
-    Decimal(1).scaleb(-MONEY["decimal_places"])
-)
 
 
 @dataclass

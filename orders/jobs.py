@@ -67,26 +67,33 @@ class CancelOrders(OrderJobKind):
     params = {"reason": ("Reason", True)}
 
     def apply(self, *, row, params, actor, reference) -> str:
-        order = services.order_cancel(
-            order=_order(row), actor=actor, reason=params["reason"]
+        order = _order(row)
+        lines = list(order.lines.all())
+        gives_back = self._gives_back(order, lines)
+        # Refused if the order changes between this read and the cancellation's
+        # lock, so the result says what this cancellation gave back.
+        services.order_cancel(
+            order=order,
+            actor=actor,
+            reason=params["reason"],
+            expected_version=services.order_version(order=order, lines=lines),
         )
-        credited = sum(
-            (line.credited_amount for line in order.lines.all()),
-            order.shipping_credited,
-        )
-        return f"Cancelled; {_money(credited, order)} credited to the customer."
+        return f"Cancelled; {_money(gives_back, order)} credited to the customer."
 
     def preview(self, *, row, params) -> str:
         order = _order(row)
         lines = list(order.lines.all())
         services.require_cancellable(order=order, lines=lines)
-        units = {line.pk: line.quantity_cancellable for line in lines}
-        plan = selectors.order_refund_preview(
-            order=order, quantities=units, include_shipping=True
-        )
+        units = sum(line.quantity_cancellable for line in lines)
         return (
-            f"Would cancel {sum(units.values())} units and credit "
-            f"{_money(plan.total, order)} to the customer."
+            f"Would cancel {units} units and credit "
+            f"{_money(self._gives_back(order, lines), order)} to the customer."
+        )
+
+    @staticmethod
+    def _gives_back(order, lines):
+        return services.order_cancel_gives_back(
+            order=order, lines=lines, account=services.order_account(order)
         )
 
 

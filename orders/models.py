@@ -16,6 +16,10 @@ from django_fsm import FSMField, FSMModelMixin, transition
 
 NUMBER_PREFIX = "OMS-"
 MONEY = {"max_digits": 14, "decimal_places": 4, "default": Decimal("0")}
+# The largest amount the money columns hold (an order's total, a line's credit).
+LARGEST_AMOUNT = Decimal(10) ** (MONEY["max_digits"] - MONEY["decimal_places"]) - (
+    Decimal(1).scaleb(-MONEY["decimal_places"])
+)
 
 
 class Channel(models.Model):

@@ -26,10 +26,10 @@ from inventory.services import (
     stock_ship_unreserved,
 )
 from oms.errors import ApplicationError, Conflict
-from oms.services.events import record_event
+from oms.services.events import actor_name, record_event
 from oms.services.transitions import apply_transition
 from orders import errors
-from orders.models import Channel, Order, OrderLine
+from orders.models import LARGEST_AMOUNT, Channel, Order, OrderLine
 from orders.refund_calculator import (
     LineAmounts,
     OrderAmounts,
@@ -89,6 +89,62 @@ def lock_order(*, order_id: int, nowait: bool = True) -> Order:
 
 def order_account(order: Order):
     return payment_account_for_owner(owner_type="order", owner_id=str(order.pk))
+
+
+EDITABLE_FIELDS = (
+    "customer_name",
+    "customer_email",
+    "customer_phone",
+    "shipping_address",
+    "shipping_method",
+    "notes",
+)
+# What a CSR sees of an order when they decide on a change: contact and address,
+# the total and what was credited, and each line's units and amounts. Routing
+# moving units between open and allocated leaves it as it is.
+VERSIONED_ORDER_FIELDS = (*EDITABLE_FIELDS, "total", "shipping_credited")
+VERSIONED_LINE_FIELDS = (
+    "sku",
+    "quantity",
+    "unit_price",
+    "discount",
+    "tax",
+    "final_sale",
+    "quantity_fulfilled",
+    "quantity_cancelled",
+    "quantity_returned",
+    "credited_amount",
+)
+
+
+def order_version(*, order: Order, lines: Iterable[OrderLine]) -> str:
+    """A short digest of the order as a page showed it. A page sends it back with
+    the change it confirms, and the service refuses the change when the order has
+    moved on since (`_require_version`)."""
+    state = (
+        [getattr(order, name) for name in VERSIONED_ORDER_FIELDS],
+        [
+            (line.pk, *(getattr(line, name) for name in VERSIONED_LINE_FIELDS))
+            for line in sorted(lines, key=lambda line: line.pk)
+        ],
+    )
+    return hashlib.sha256(repr(state).encode()).hexdigest()[:16]
+
+
+def _require_version(order: Order, expected: str | None) -> None:
+    """409 `order_changed` when a page's confirmation was worked out from another
+    state of the locked order (another user's change, a shipment, or the same form
+    sent twice). `None`: the caller does not check (API clients send an
+    `Idempotency-Key` instead)."""
+    if expected is not None and expected != order_version(
+        order=order, lines=order.locked_lines
+    ):
+        raise Conflict(
+            f"Order {order.number} has changed since you looked at it (another "
+            "user, a shipment, or the same form sent twice); nothing was done. "
+            "Look at the order again and confirm what you still want.",
+            code=errors.ORDER_CHANGED,
+        )
 
 
 def order_amounts(order: Order, lines: Iterable[OrderLine]) -> OrderAmounts:
@@ -566,7 +622,7 @@ def _approve(*, order: Order, actor, comment: str) -> Order:
         {
             "number": order.number,
             "queue": order.queue,
-            "by": actor.get_username() if actor else "system",
+            "by": actor_name(actor),
             "comment": comment,
         },
     )
@@ -669,21 +725,46 @@ def require_cancellable(*, order: Order, lines: Iterable[OrderLine]) -> None:
     _require_changeable(order)
 
 
-def order_cancel(*, order: Order, actor, reason: str) -> Order:
+def _units_left(lines: Iterable[OrderLine]) -> dict[int, int]:
+    """Per line id, the units a whole-order cancellation cancels."""
+    return {
+        line.pk: line.quantity_cancellable
+        for line in lines
+        if line.quantity_cancellable
+    }
+
+
+def order_cancel_gives_back(
+    *, order: Order, lines: list[OrderLine], account
+) -> Decimal:
+    """What cancelling the whole order now gives back to the customer, as
+    `order_cancel` moves it: every unit left and the shipping, by the refund
+    calculator; nothing of a payment that never held money (an authorization
+    still pending, or declined, is given up instead)."""
+    plan = refund_plan(
+        order_amounts(order, lines), _units_left(lines), include_shipping=True
+    )
+    own, from_credit = _own_and_credit(order, account, plan.total)
+    if account is None or not account.authorized_amount:
+        own = ZERO
+    return own + from_credit
+
+
+def order_cancel(
+    *, order: Order, actor, reason: str, expected_version: str | None = None
+) -> Order:
     """Cancel the whole order before anything ships: every open or allocated unit is
     cancelled, reservations released, fulfillment withdrawn, the authorization
     voided and captured money refunded (shipping included) → `order.cancelled`.
 
     409 when part of it has shipped (that part is returned instead) or the order is
-    completed or cancelled already. NOWAIT lock on the order row."""
+    completed or cancelled already. NOWAIT lock on the order row.
+    `expected_version`: see `_require_version`."""
     with transition_atomic():
         order = lock_order(order_id=order.pk)
+        _require_version(order, expected_version)
         require_cancellable(order=order, lines=order.locked_lines)
-        units = {
-            line.pk: line.quantity_cancellable
-            for line in order.locked_lines
-            if line.quantity_cancellable
-        }
+        units = _units_left(order.locked_lines)
         plan, money, _ = _cancel_units(
             order=order,
             units=units,
@@ -698,6 +779,7 @@ def order_cancel(*, order: Order, actor, reason: str) -> Order:
             {
                 "number": order.number,
                 "reason": reason,
+                "by": actor_name(actor),
                 "amount_voided": money.voided,
                 "amount_refunded": money.refunded,
                 "lines": [
@@ -806,15 +888,22 @@ def order_mark_returned_if_done(order: Order, *, actor, reason: str) -> None:
 
 
 def order_lines_cancel(
-    *, order: Order, quantities: dict[int, int], actor, reason: str
+    *,
+    order: Order,
+    quantities: dict[int, int],
+    actor,
+    reason: str,
+    expected_version: str | None = None,
 ) -> RefundPlan:
     """Cancel chosen quantities of chosen lines (by line id) before they ship:
     `order.items_cancelled` per line with the money voided or refunded for it.
     Open units go first; touching allocated units releases the line's reservation
     and sends the line back to routing. Cancelling everything left cancels the order
-    (shipping included, `order.cancelled`). Shipped units: 409. NOWAIT lock."""
+    (shipping included, `order.cancelled`). Shipped units: 409. NOWAIT lock.
+    `expected_version`: see `_require_version`."""
     with transition_atomic():
         order = lock_order(order_id=order.pk)
+        _require_version(order, expected_version)
         _require_changeable(order)
         units = _validated_units(order, quantities)
         whole = nothing_left_after(lines=order.locked_lines, units=units)
@@ -842,6 +931,7 @@ def order_lines_cancel(
                     "amount": plan.lines.get(line_id, ZERO),
                     "currency": order.currency,
                     "reason": reason,
+                    "by": actor_name(actor),
                 },
             )
         if whole:
@@ -852,6 +942,7 @@ def order_lines_cancel(
                 {
                     "number": order.number,
                     "reason": reason,
+                    "by": actor_name(actor),
                     "amount_voided": money.voided,
                     "amount_refunded": money.refunded,
                     "shipping_amount": plan.shipping,
@@ -962,14 +1053,17 @@ def order_items_swap(
     new_unit_price: Decimal | None = None,
     actor,
     reason: str,
+    expected_version: str | None = None,
 ) -> OrderLine:
     """Replace `quantity` units of a line by another SKU (a new line; the old units
     are cancelled): `order.items_swapped`, reservations released, the order back to
     routing. The new line keeps the old discount and tax rates; a price difference
     is authorized first when dearer (a decline refuses the swap and changes
-    nothing) or voided/refunded when cheaper. NOWAIT lock."""
+    nothing) or voided/refunded when cheaper. NOWAIT lock. `expected_version`: see
+    `_require_version`."""
     with transaction.atomic():
         order = lock_order(order_id=order.pk)
+        _require_version(order, expected_version)
         _require_changeable(order)
         line = next((item for item in order.locked_lines if item.pk == line_id), None)
         if line is None:
@@ -986,7 +1080,9 @@ def order_items_swap(
         elif new_sku == line.sku:
             field_errors["new_sku"] = ["Choose a different SKU."]
         price = line.unit_price if new_unit_price is None else new_unit_price
-        if price < 0 or quantize(price, order.currency) != price:
+        if price < 0 or price > LARGEST_AMOUNT:
+            field_errors["new_unit_price"] = [f"A price from 0 to {LARGEST_AMOUNT}."]
+        elif quantize(price, order.currency) != price:
             field_errors["new_unit_price"] = [f"A price in {order.currency}."]
         if field_errors:
             raise ApplicationError(
@@ -997,6 +1093,19 @@ def order_items_swap(
         amounts = line_swap_amounts(
             order=order, line=line, units=quantity, new_unit_price=price
         )
+        if order.total + amounts.new_payable > LARGEST_AMOUNT:
+            # Checked before any money moves: the provider must not authorize an
+            # amount the order's columns cannot hold.
+            raise ApplicationError(
+                "The swap is not valid.",
+                code=errors.INVALID_SWAP,
+                field_errors={
+                    "new_unit_price": [
+                        "The order's total would be more than the largest amount "
+                        f"an order holds ({LARGEST_AMOUNT})."
+                    ]
+                },
+            )
         account = order_account(order)
         key = _key(
             order, "swap", line.pk, line.quantity_cancelled, new_sku, quantity, price
@@ -1050,25 +1159,17 @@ def order_items_swap(
                 "to_line_id": new_line.pk,
                 "to_sku": new_sku,
                 "quantity": quantity,
-                "unit_price": price,
+                "unit_price": quantize(price, order.currency),
                 "price_difference": difference,
                 "currency": order.currency,
                 "reason": reason,
+                "by": actor_name(actor),
             },
         )
         return new_line
 
 
 # Edit during the grace period ---------------------------------------------------------
-
-EDITABLE_FIELDS = (
-    "customer_name",
-    "customer_email",
-    "customer_phone",
-    "shipping_address",
-    "shipping_method",
-    "notes",
-)
 
 
 def lines_not_replaceable(*, order: Order, lines: Iterable[OrderLine]) -> str:
@@ -1089,12 +1190,14 @@ def lines_not_replaceable(*, order: Order, lines: Iterable[OrderLine]) -> str:
     return ""
 
 
-def order_update(*, order: Order, actor, lines=None, **changes) -> Order:
+def order_update(
+    *, order: Order, actor, lines=None, expected_version: str | None = None, **changes
+) -> Order:
     """Edit an order during its grace period: contact, address, shipping method,
     notes, and the lines (a list of `orders.intake.LineInput` replacing them all;
     the authorization follows the new total: more is authorized first, less is
     voided; 409 once items were cancelled or swapped). After the grace period: 409
-    `grace_period_over`. NOWAIT lock."""
+    `grace_period_over`. NOWAIT lock. `expected_version`: see `_require_version`."""
     from orders.intake import OrderInput, build_order, intake_errors, intake_lookups
 
     unknown = set(changes) - set(EDITABLE_FIELDS)
@@ -1106,6 +1209,7 @@ def order_update(*, order: Order, actor, lines=None, **changes) -> Order:
         )
     with transaction.atomic():
         order = lock_order(order_id=order.pk)
+        _require_version(order, expected_version)
         if not order.in_grace_period:
             raise Conflict(
                 f"Order {order.number} is past its grace period and can no longer be "
@@ -1175,7 +1279,8 @@ def order_update(*, order: Order, actor, lines=None, **changes) -> Order:
                 "fields": sorted(
                     set(changes) | ({"lines"} if lines is not None else set())
                 ),
-                "total": order.total,
+                "total": quantize(order.total, order.currency),
+                "by": actor_name(actor),
             },
         )
         return order

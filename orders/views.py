@@ -18,7 +18,7 @@ from oms.exports import export_response
 from oms.params import int_param
 from oms.roles import Role
 from oms.services.transitions import allowed_transitions
-from orders import selectors, services
+from orders import errors, selectors, services
 from orders.forms import (
     OrderEditForm,
     OrderFilterForm,
@@ -28,6 +28,7 @@ from orders.forms import (
 from orders.models import Order
 from orders.routing.selectors import order_fulfillment, order_short_lines
 from orders.services import order_account
+from payments.models import PaymentAccount
 from payments.money import quantize
 
 ORDER_ROLES = (Role.CSR,)
@@ -107,13 +108,20 @@ class OrderListView(RoleRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         form = OrderFilterForm(self.request.GET or None)
-        page = keyset_page(
-            selectors.order_list(filters=self.request.GET),
-            self.request.GET,
-            size=PAGE_SIZE,
+        # A filter that cannot be read lists nothing (the form says why): listing
+        # every order instead would look like the filtered list.
+        orders = (
+            selectors.order_list(filters=self.request.GET)
+            if filters_readable(form)
+            else Order.objects.none()
         )
+        page = keyset_page(orders, self.request.GET, size=PAGE_SIZE)
         context.update(form=form, page=page)
         return context
+
+
+def filters_readable(form: OrderFilterForm) -> bool:
+    return not form.is_bound or form.is_valid()
 
 
 class OrderBulkView(RoleRequiredMixin, View):
@@ -175,15 +183,26 @@ class OrderDetailView(RoleRequiredMixin, TemplateView):
         credited = sum(
             (line.credited_amount for line in lines), order.shipping_credited
         )
+        account = order_account(order)
+        # Cancelling units needs the money held: while the authorization is
+        # pending, only the whole order can be cancelled (which gives it up).
+        payment_pending = account is not None and account.status == (
+            PaymentAccount.Status.PENDING_AUTHORIZATION
+        )
         context.update(
             order=order,
             lines=lines,
-            account=order_account(order),
+            version=services.order_version(order=order, lines=lines),
+            account=account,
             timeline=selectors.order_timeline(order=order),
             can_edit=order.in_grace_period,
             can_approve="approve" in allowed,
             can_cancel=cancellable and not shipped,
-            can_cancel_items=cancellable,
+            cancel_gives_back=services.order_cancel_gives_back(
+                order=order, lines=lines, account=account
+            ),
+            can_cancel_items=cancellable and not payment_pending,
+            units_wait_for_payment=cancellable and payment_pending,
             swap_form=SwapForm(order=order) if cancellable else None,
             credited=credited,
             # A replacement's exchange credit was paid by the items returned.
@@ -203,8 +222,12 @@ class OrderEditView(RoleRequiredMixin, View):
 
     def get(self, request, number: str):
         order = order_or_404(number)
+        version = services.order_version(order=order, lines=order.lines.all())
         return self._page(
-            request, order, OrderEditForm(instance=order), order_lines_formset(order)
+            request,
+            order,
+            OrderEditForm(instance=order, initial={"version": version}),
+            order_lines_formset(order),
         )
 
     def post(self, request, number: str):
@@ -218,9 +241,16 @@ class OrderEditView(RoleRequiredMixin, View):
         refusal = attempt_action(
             request,
             lambda: services.order_update(
-                order=order, actor=request.user, lines=new_lines, **form.changes()
+                order=order,
+                actor=request.user,
+                lines=new_lines,
+                expected_version=form.cleaned_data["version"] or None,
+                **form.changes(),
             ),
         )
+        if getattr(refusal, "code", None) == errors.ORDER_CHANGED:
+            # Show the order as it is now; the message says what happened.
+            return redirect(reverse("orders:order-edit", args=[order.number]))
         if refusal is not None:
             field_errors = getattr(refusal, "field_errors", {})
             for message in lines.add_service_errors(field_errors):
@@ -278,7 +308,10 @@ class OrderCancelView(RoleRequiredMixin, View):
         return run_action(
             request,
             lambda: services.order_cancel(
-                order=order, actor=request.user, reason=reason
+                order=order,
+                actor=request.user,
+                reason=reason,
+                expected_version=request.POST.get("version"),
             ),
             success=f"Order {order.number} cancelled.",
             redirect_to=_order_url(order),
@@ -325,12 +358,19 @@ class OrderCancelItemsView(RoleRequiredMixin, View):
                     "plan": plan,
                     "reason": reason,
                     "captured": bool(account and account.captured_amount),
+                    "version": services.order_version(
+                        order=order, lines=lines.values()
+                    ),
                 },
             )
         return run_action(
             request,
             lambda: services.order_lines_cancel(
-                order=order, quantities=quantities, actor=request.user, reason=reason
+                order=order,
+                quantities=quantities,
+                actor=request.user,
+                reason=reason,
+                expected_version=request.POST.get("version"),
             ),
             success=f"Items of order {order.number} cancelled.",
             redirect_to=_order_url(order),
@@ -364,6 +404,7 @@ class OrderSwapView(RoleRequiredMixin, View):
                 new_unit_price=data["new_unit_price"],
                 actor=request.user,
                 reason=data["reason"],
+                expected_version=request.POST.get("version"),
             ),
             success=f"Items of order {order.number} swapped for {data['new_sku']}.",
             redirect_to=_order_url(order),
@@ -392,6 +433,7 @@ class OrderSwapView(RoleRequiredMixin, View):
                 "captured": bool(
                     (account := order_account(order)) and account.captured_amount
                 ),
+                "version": services.order_version(order=order, lines=order.lines.all()),
             },
         )
 
@@ -402,6 +444,9 @@ class OrderExportView(RoleRequiredMixin, View):
     allowed_roles = ORDER_ROLES
 
     def get(self, request):
+        if not filters_readable(OrderFilterForm(request.GET or None)):
+            # The list shows what is wrong with the filters.
+            return redirect(f"{reverse('orders:order-list')}?{request.GET.urlencode()}")
         return export_response(
             filename="orders.csv",
             queryset=selectors.order_list(filters=request.GET),

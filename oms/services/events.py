@@ -27,6 +27,12 @@ def entity_type_of(entity: models.Model) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
 
 
+def actor_name(actor) -> str:
+    """Who did it, as events and timelines name them: the username, or "system"
+    for the sweeps and integrations' automatic steps."""
+    return actor.get_username() if actor else "system"
+
+
 def json_safe(payload: dict[str, Any]) -> dict[str, Any]:
     """Decimals as strings, datetimes as ISO 8601: what the JSON column will store."""
     return json.loads(json.dumps(payload, cls=DjangoJSONEncoder))

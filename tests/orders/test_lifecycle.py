@@ -185,6 +185,21 @@ def test_an_order_is_editable_during_its_grace_period_only(place_order, api_clie
     assert late.json()["type"] == "grace_period_over"
 
 
+def test_an_edit_is_recorded_with_its_total_in_the_minor_unit(
+    place_order, api_client_for
+):
+    order = place_order()
+
+    api_client_for("csr").patch(
+        f"/api/v1/orders/{order.number}", {"notes": "Leave at the door"}, format="json"
+    )
+
+    payload = Event.objects.get(name="order.updated", entity_id=str(order.pk)).payload
+    assert payload["total"] == "55.00"
+    assert payload["fields"] == ["notes"]
+    assert payload["by"].startswith("csr-")
+
+
 def test_editing_lines_authorizes_the_new_total(place_order, api_client_for):
     order = place_order()
 

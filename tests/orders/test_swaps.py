@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import pytest
+from rest_framework.test import APIClient
 
 from oms.models import Event
 from orders import services
@@ -195,3 +196,43 @@ def test_a_cancelled_order_cannot_swap(opened_order, api_client_for):
     )
 
     assert response.status_code == 409
+
+
+def test_a_swap_the_order_total_cannot_hold_is_refused_before_any_money_moves(
+    opened_order, api_client_for
+):
+    order = opened_order()
+
+    response = swap(
+        api_client_for("csr"),
+        order,
+        line_id=line_of(order, "SKU-A").pk,
+        new_sku="SKU-C",
+        quantity=2,
+        new_unit_price="9999999999.99",
+    )
+
+    assert response.status_code == 400
+    assert "largest amount" in response.json()["errors"]["new_unit_price"][0]
+    assert_the_swap_changed_nothing(order)
+    assert services.order_account(order).authorized_amount == D("55.00")
+
+
+def test_the_swap_event_names_the_price_in_the_minor_unit_and_who_swapped(
+    opened_order, make_user
+):
+    order = opened_order()
+    carla = APIClient()
+    carla.force_authenticate(make_user("csr", username="carla"))
+
+    swap(
+        carla,
+        order,
+        line_id=line_of(order, "SKU-A").pk,
+        new_sku="SKU-C",
+        quantity=1,
+        new_unit_price="12.00",
+    )
+
+    payload = Event.objects.get(name="order.items_swapped").payload
+    assert (payload["unit_price"], payload["by"]) == ("12.00", "carla")
