@@ -1072,7 +1072,16 @@ def order_items_swap(
                 code=errors.INVALID_SWAP,
                 field_errors={"line_id": ["Not a line of this order."]},
             )
-        _validated_units(order, {line_id: quantity})
+        try:
+            _validated_units(order, {line_id: quantity})
+        except ApplicationError as exc:
+            # The units are the swap's `quantity` field.
+            exc.field_errors = {
+                "quantity": [
+                    m for messages in exc.field_errors.values() for m in messages
+                ]
+            }
+            raise
         product = products_by_sku(skus=[new_sku]).get(new_sku)
         field_errors = {}
         if product is None or not product.active:

@@ -222,6 +222,13 @@ class OrderEditView(RoleRequiredMixin, View):
 
     def get(self, request, number: str):
         order = order_or_404(number)
+        if not order.in_grace_period:
+            messages.error(
+                request,
+                f"Order {order.number} is past its grace period and can no longer be "
+                "edited.",
+            )
+            return redirect(_order_url(order))
         version = services.order_version(order=order, lines=order.lines.all())
         return self._page(
             request,

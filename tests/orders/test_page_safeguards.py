@@ -406,3 +406,12 @@ def test_a_swap_to_an_absurd_price_is_a_message(page, opened_order, confirmed):
     assert response.status_code == 200
     assert "New unit price" in text_of(response)
     assert not order.lines.filter(sku="SKU-C").exists()
+
+
+def test_the_edit_page_of_an_order_past_its_grace_period_says_so(page, opened_order):
+    order = opened_order()
+
+    response = page.get(f"/backoffice/orders/{order.number}/edit/", follow=True)
+
+    assert response.redirect_chain[-1][0] == order_url(order)
+    assert "can no longer be edited" in text_of(response)

@@ -165,6 +165,7 @@ def test_an_unconfirmed_extra_authorization_refuses_the_swap_and_changes_nothing
     [
         ({"new_sku": "NOPE", "quantity": 1}, "new_sku"),
         ({"new_sku": "SKU-B", "quantity": 1}, "new_sku"),
+        ({"new_sku": "SKU-C", "quantity": 2}, "quantity"),
         (
             {"new_sku": "SKU-C", "quantity": 1, "new_unit_price": "1.001"},
             "new_unit_price",
