@@ -8,7 +8,12 @@ from decimal import Decimal
 
 from django.core import validators
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers, status
 from rest_framework.fields import SkipField, empty
 from rest_framework.generics import ListAPIView
@@ -461,8 +466,36 @@ class TimelineItemSerializer(serializers.Serializer):
 # Views --------------------------------------------------------------------------------
 
 
-def _detail(order: Order) -> dict:
-    return OrderSerializer(selectors.order_get(number=order.number)).data
+def _detail(order: Order) -> Response:
+    """The order as it is now, after a change."""
+    return _answer(selectors.order_get(number=order.number))
+
+
+def _answer(order: Order) -> Response:
+    """An order (as `order_get` loads it) with its version as the `ETag`."""
+    response = Response(OrderSerializer(order).data)
+    version = services.order_version(order=order, lines=order.lines.all())
+    response["ETag"] = f'"{version}"'
+    return response
+
+
+def _if_match(request) -> str | None:
+    """The order version a change was worked out from: the `ETag` the client sends
+    back as `If-Match`. The change is then refused with 409 `order_changed` if the
+    order moved on since. None without the header, or with `*`."""
+    value = request.headers.get("If-Match", "").strip()
+    if not value or value == "*":
+        return None
+    return value.removeprefix("W/").strip('"')
+
+
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description="The order's `ETag` from its detail: refuse the change with 409 "
+    "`order_changed` if the order changed since (another user, a shipment).",
+)
 
 
 class OrderListCreateApi(ListAPIView):
@@ -550,11 +583,12 @@ class OrderDetailApi(APIView):
 
     @extend_schema(responses={200: OrderSerializer, **ERROR_RESPONSES})
     def get(self, request, number: str):
-        return Response(OrderSerializer(selectors.order_get(number=number)).data)
+        return _answer(selectors.order_get(number=number))
 
     @extend_schema(
         request=OrderUpdateSerializer,
         responses={200: OrderSerializer, **ERROR_RESPONSES},
+        parameters=[IF_MATCH],
     )
     def patch(self, request, number: str):
         """Edit during the grace period; 409 `grace_period_over` after it."""
@@ -565,8 +599,14 @@ class OrderDetailApi(APIView):
         lines = changes.pop("lines", None)
         if lines is not None:
             lines = [LineInput(**line) for line in lines]
-        services.order_update(order=order, actor=request.user, lines=lines, **changes)
-        return Response(_detail(order))
+        services.order_update(
+            order=order,
+            actor=request.user,
+            lines=lines,
+            expected_version=_if_match(request),
+            **changes,
+        )
+        return _detail(order)
 
 
 class OrderApproveApi(APIView):
@@ -586,7 +626,7 @@ class OrderApproveApi(APIView):
             actor=request.user,
             comment=serializer.validated_data["comment"],
         )
-        return Response(_detail(order))
+        return _detail(order)
 
 
 class OrderCancelApi(APIView):
@@ -595,16 +635,21 @@ class OrderCancelApi(APIView):
     permission_classes = [Staff]
 
     @extend_schema(
-        request=ReasonSerializer, responses={200: OrderSerializer, **ERROR_RESPONSES}
+        request=ReasonSerializer,
+        responses={200: OrderSerializer, **ERROR_RESPONSES},
+        parameters=[IF_MATCH],
     )
     def post(self, request, number: str):
         order = selectors.order_get(number=number)
         serializer = ReasonSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.order_cancel(
-            order=order, actor=request.user, reason=serializer.validated_data["reason"]
+            order=order,
+            actor=request.user,
+            reason=serializer.validated_data["reason"],
+            expected_version=_if_match(request),
         )
-        return Response(_detail(order))
+        return _detail(order)
 
 
 class OrderCancelItemsApi(APIView):
@@ -615,6 +660,7 @@ class OrderCancelItemsApi(APIView):
     @extend_schema(
         request=CancelItemsSerializer,
         responses={200: RefundPlanSerializer, **ERROR_RESPONSES},
+        parameters=[IF_MATCH],
     )
     def post(self, request, number: str):
         order = selectors.order_get(number=number)
@@ -630,6 +676,7 @@ class OrderCancelItemsApi(APIView):
             quantities=quantities,
             actor=request.user,
             reason=serializer.validated_data["reason"],
+            expected_version=_if_match(request),
         )
         return Response(RefundPlanSerializer(plan).data)
 
@@ -642,6 +689,7 @@ class OrderSwapItemsApi(APIView):
     @extend_schema(
         request=SwapItemsSerializer,
         responses={200: OrderLineSerializer, **ERROR_RESPONSES},
+        parameters=[IF_MATCH],
     )
     def post(self, request, number: str):
         order = selectors.order_get(number=number)
@@ -656,6 +704,7 @@ class OrderSwapItemsApi(APIView):
             new_unit_price=data.get("new_unit_price"),
             actor=request.user,
             reason=data["reason"],
+            expected_version=_if_match(request),
         )
         return Response(OrderLineSerializer(new_line).data)
 

@@ -60,3 +60,54 @@ def test_the_detail_and_timeline_show_lines_and_who_did_what(
         for item in timeline
     )
     assert missing.status_code == 404
+
+
+def test_a_change_sent_with_an_old_etag_is_refused_and_changes_nothing(
+    place_order, api_client_for
+):
+    """Two integrations read the order; the first edits it, the second's edit,
+    worked out from what it read, is refused instead of undoing the first."""
+    order = place_order()
+    csr = api_client_for("csr")
+    etag = csr.get(f"/api/v1/orders/{order.number}")["ETag"]
+
+    first = csr.patch(
+        f"/api/v1/orders/{order.number}",
+        {"notes": "Ring twice"},
+        format="json",
+        HTTP_IF_MATCH=etag,
+    )
+    second = csr.patch(
+        f"/api/v1/orders/{order.number}",
+        {"notes": "Leave at the door"},
+        format="json",
+        HTTP_IF_MATCH=etag,
+    )
+
+    assert first.status_code == 200
+    assert first["ETag"] != etag
+    assert second.status_code == 409
+    assert second.json()["type"] == "order_changed"
+    order.refresh_from_db()
+    assert order.notes == "Ring twice"
+
+
+def test_cancel_items_with_an_old_etag_is_refused(opened_order, api_client_for):
+    order = opened_order()
+    csr = api_client_for("csr")
+    etag = csr.get(f"/api/v1/orders/{order.number}")["ETag"]
+    line = order.lines.get(sku="SKU-A")
+    body = {"reason": "Out of stock", "items": [{"line_id": line.pk, "quantity": 1}]}
+    url = f"/api/v1/orders/{order.number}/cancel-items"
+
+    first = csr.post(url, body, format="json", HTTP_IF_MATCH=etag)
+    again = csr.post(url, body, format="json", HTTP_IF_MATCH=etag)
+    without = csr.post(url, body, format="json")
+
+    assert (first.status_code, again.status_code, without.status_code) == (
+        200,
+        409,
+        200,
+    )
+    line.refresh_from_db()
+    assert line.quantity_cancelled == 2
