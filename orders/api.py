@@ -246,7 +246,12 @@ class OrderInputSerializer(FieldsOnceMixin, InputSerializer):
         help_text="The code of an active order type (`/api/v1/order-types`).",
     )
     currency = serializers.CharField(max_length=3)
-    payment_token = serializers.CharField(max_length=200)
+    payment_token = serializers.CharField(
+        max_length=200,
+        required=False,
+        default="",
+        help_text="Required unless the order is free (a total of 0).",
+    )
     customer_name = serializers.CharField(max_length=200, required=False, default="")
     customer_email = serializers.EmailField(required=False, default="")
     customer_phone = serializers.CharField(max_length=40, required=False, default="")

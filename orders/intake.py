@@ -209,6 +209,14 @@ def intake_errors(data: OrderInput, lookups: _Lookups) -> dict[str, list[str]]:
     return errs
 
 
+def _new_order_errors(data: OrderInput, lookups: _Lookups) -> dict[str, list[str]]:
+    """`intake_errors`, and for an order to pay, the payment token to authorize."""
+    errs = intake_errors(data, lookups)
+    if not data.payment_token and not errs and computed_total(data) > 0:
+        errs["payment_token"] = ["Required: the order has an amount to pay."]
+    return errs
+
+
 def computed_total(data: OrderInput) -> Decimal:
     lines = sum(
         (
@@ -314,6 +322,12 @@ def _opening(order: Order, data: OrderInput) -> AccountOpening:
     )
 
 
+def _has_to_pay(prepared: _Prepared) -> bool:
+    """Whether the order has a payment to authorize: a free order (a gift, a
+    giveaway wholly discounted) is taken without a payment account."""
+    return prepared.order.total > 0
+
+
 def _only_created(prepared: _Prepared) -> bool:
     """After its payment, the order only records `order.created` (no POS sale to
     complete, no opening at once): nothing that can fail after the payment."""
@@ -344,11 +358,15 @@ def _write(
     together = [p for p in prepared if _only_created(p)]
     if together:
         events: list[tuple[str, models.Model, dict]] = []
-        outcomes = payment_accounts_open_new(
-            openings=[_opening(p.order, p.data) for p in together], events_to=events
+        paying = [p for p in together if _has_to_pay(p)]
+        outcomes = iter(
+            payment_accounts_open_new(
+                openings=[_opening(p.order, p.data) for p in paying], events_to=events
+            )
         )
         created = []
-        for item, outcome in zip(together, outcomes, strict=True):
+        for item in together:
+            outcome = next(outcomes) if _has_to_pay(item) else None
             if not isinstance(outcome, ApplicationError):
                 created.append(item.order)
                 events.append(_created_event(item))
@@ -359,10 +377,15 @@ def _write(
         record_events(events)
         run_stage(orders=created, stage=WorkflowStage.CREATED)
     for item in (p for p in prepared if not _only_created(p)):
-        opening = _opening(item.order, item.data)
         try:
             with transaction.atomic(savepoint=savepoints):
-                account = payment_account_open(**asdict(opening), owner_is_new=True)
+                account = (
+                    payment_account_open(
+                        **asdict(_opening(item.order, item.data)), owner_is_new=True
+                    )
+                    if _has_to_pay(item)
+                    else None
+                )
                 _after_payment(item, account)
         except ApplicationError as exc:
             if not savepoints:
@@ -386,7 +409,7 @@ def order_create(*, data: OrderInput) -> tuple[Order, bool]:
     order (a repeat whose body is no longer valid is a 400, not a 409).
     """
     lookups = intake_lookups([data], with_existing=False)
-    errs = intake_errors(data, lookups)
+    errs = _new_order_errors(data, lookups)
     if errs:
         code = errors.UNKNOWN_CHANNEL if "channel" in errs else errors.INVALID_ORDER
         raise ApplicationError("The order is not valid.", code=code, field_errors=errs)
@@ -447,7 +470,7 @@ def _import(orders: Sequence[OrderInput]) -> list[ImportResult]:
             index=index, external_id=data.external_id, status="failed"
         )
         results.append(result)
-        errs = intake_errors(data, lookups)
+        errs = _new_order_errors(data, lookups)
         if errs:
             result.code, result.detail = errors.INVALID_ORDER, "The order is not valid."
             result.errors = errs

@@ -335,6 +335,19 @@ def _release_money(
     return MoneyReleased(void, refund + from_credit)
 
 
+def _authorize_more(*, order: Order, account, amount: Decimal, key: str) -> None:
+    """Authorize `amount` more on the order's payment. An order with no payment of
+    its own (taken free of charge, or a replacement its credit paid for) has no
+    card to ask: a conflict, and nothing changes."""
+    if account is None:
+        raise Conflict(
+            f"Order {order.number} has no payment of its own to authorize "
+            f"{quantize(amount, order.currency)} {order.currency} more on.",
+            code=errors.PAYMENT_PENDING,
+        )
+    payment_authorize(account=account, amount=amount, idempotency_key=key)
+
+
 # Approval -----------------------------------------------------------------------------
 
 
@@ -461,7 +474,8 @@ def _route_pickup(order: Order) -> None:
 
 def pos_complete(*, order: Order, lines: list[OrderLine], account) -> Order:
     """A POS sale is paid and handed over at the till: take the units from the
-    store's stock, capture it all and complete the order (`order.completed`).
+    store's stock, capture it all (a free sale has no payment) and complete the
+    order (`order.completed`).
 
     Stock first, money last: a sale the store cannot supply fails before anything is
     captured, and a capture the gateway refuses rolls the stock movement back. A
@@ -474,6 +488,19 @@ def pos_complete(*, order: Order, lines: list[OrderLine], account) -> Order:
             reference=order.number,
         )
         line.quantity_fulfilled, line.quantity_open = line.quantity, 0
+    if account is not None:
+        _pos_capture(order=order, account=account)
+    OrderLine.objects.bulk_update(lines, ["quantity_fulfilled", "quantity_open"])
+    apply_transition(order, "complete", reason="Point-of-sale order handed over.")
+    order.save(update_fields=["status", "queue", "updated_at"])
+    record_event(
+        "order.completed", order, {"number": order.number, "order_type": "pos"}
+    )
+    run_stage(orders=[order], stage=WorkflowStage.COMPLETED)
+    return order
+
+
+def _pos_capture(*, order: Order, account) -> None:
     captures = payment_capture(
         account=account,
         amount=order.total,
@@ -483,14 +510,6 @@ def pos_complete(*, order: Order, lines: list[OrderLine], account) -> Order:
     for capture in captures:
         if capture.status == capture.Status.FAILED:
             raise PaymentDeclined(f"The payment could not be captured: {capture.error}")
-    OrderLine.objects.bulk_update(lines, ["quantity_fulfilled", "quantity_open"])
-    apply_transition(order, "complete", reason="Point-of-sale order handed over.")
-    order.save(update_fields=["status", "queue", "updated_at"])
-    record_event(
-        "order.completed", order, {"number": order.number, "order_type": "pos"}
-    )
-    run_stage(orders=[order], stage=WorkflowStage.COMPLETED)
-    return order
 
 
 def order_open(*, order_id: int) -> Order | None:
@@ -1121,12 +1140,8 @@ def order_items_swap(
         )
         difference = amounts.difference
         if difference > 0:
-            if account is None:
-                raise Conflict(
-                    "The order has no payment account.", code=errors.PAYMENT_PENDING
-                )
-            payment_authorize(
-                account=account, amount=difference, idempotency_key=f"{key}-authorize"
+            _authorize_more(
+                order=order, account=account, amount=difference, key=f"{key}-authorize"
             )
         elif difference < 0:
             _release_money(
@@ -1262,8 +1277,8 @@ def order_update(
                 order, "edit", order.total, rebuilt.order.total, order.updated_at
             )
             if difference > 0:
-                payment_authorize(
-                    account=account, amount=difference, idempotency_key=key
+                _authorize_more(
+                    order=order, account=account, amount=difference, key=key
                 )
             elif difference < 0:
                 _release_money(

@@ -240,3 +240,27 @@ def test_an_order_swapped_to_a_dearer_item_ships_on_both_authorizations(
     assert (account.captured_amount, account.status) == (Decimal("65.00"), "captured")
     order.refresh_from_db()
     assert order.status == "completed"
+
+
+def test_a_free_order_ships_and_completes_with_nothing_to_capture(
+    london_order, places, products, put_stock, run_brokering
+):
+    put_stock(places["near"], products["SKU-A"], 2)
+    order = london_order(
+        payment_token="",
+        lines=[LineInput(sku="SKU-A", quantity=1, unit_price=Decimal("0.00"))],
+        shipping_price=Decimal("0"),
+        shipping_tax=Decimal("0"),
+    )
+    run_brokering()
+    request = FulfillmentRequest.objects.get(order=order)
+
+    services.fulfillment_request_accept(request=request, actor=None)
+    services.fulfillment_request_ship(
+        request=request, actor=None, carrier="DHL", tracking_number="TRK9"
+    )
+
+    order.refresh_from_db()
+    assert order.status == Order.Status.COMPLETED
+    assert Invoice.objects.get(request=request).amount == 0
+    assert not PaymentAccount.objects.exists()
