@@ -33,7 +33,7 @@ from inventory.services import (
 from oms.bulk import insert_rows, save_fields
 from oms.errors import ApplicationError, Conflict
 from oms.queueing import enqueue_on_commit
-from oms.services.events import record_event, record_events
+from oms.services.events import actor_name, record_event, record_events
 from oms.services.transitions import apply_transition, apply_transitions
 from orders.models import Channel, Order, OrderLine
 from orders.routing import engine
@@ -1416,7 +1416,7 @@ def _move(orders: list[Order], queue: str, *, actor, reason: str) -> None:
                     "number": order.number,
                     "from_queue": order.queue,
                     "queue": queue,
-                    "by": actor.get_username() if actor else "system",
+                    "by": actor_name(actor),
                     "reason": reason,
                 },
             )
@@ -1562,7 +1562,7 @@ def order_reroute(*, order: Order, actor, reason: str = "") -> list[str]:
                 "from_queue": from_queue,
                 "queue": order.queue,
                 "withdrawn_requests": numbers,
-                "by": actor.get_username() if actor else "system",
+                "by": actor_name(actor),
                 "reason": reason,
             },
         )
@@ -1621,7 +1621,7 @@ def bopis_convert(
             order,
             {
                 "number": order.number,
-                "by": actor.get_username() if actor else "system",
+                "by": actor_name(actor),
                 **choice,
             },
         )
