@@ -1,7 +1,7 @@
-"""How much money belongs to which line: one pure module, no database.
+"""How much money belongs to which line and unit: one pure module, no database.
 
-Every cancellation, swap and return takes its amounts from here, and the order page
-uses the same functions to preview a refund before the CSR confirms it, so the
+Every shipment, cancellation, swap and return takes its amounts from here, and the
+pages use the same functions to preview a refund before the CSR confirms it, so the
 preview and the money moved can never differ.
 
 Model of an order's money (tax-exclusive prices):
@@ -13,15 +13,29 @@ Model of an order's money (tax-exclusive prices):
 - shipping (price + tax) is its own component: it is credited only when the whole
   order is cancelled or nothing of it is left to deliver (or, for returns, when the
   channel refunds shipping on the last return);
-- the amount for `k` units of a line is cumulative: the units already credited and
-  the new ones are priced together and the amount already credited is subtracted,
-  so partial cancellations add up exactly to the line's payable amount (the last unit
-  absorbs the remainders).
+- a line's units are places 1‥quantity, and its first `k` places are worth
+  `A(k) = payable × k / quantity` rounded (`places_amount`; `A(quantity)` is the
+  payable amount exactly). Units are priced as a run of places, `A(end) − A(start)`,
+  so runs next to each other add up without losing or doubling a cent:
+  - shipped units take places from the front: a shipment captures the places
+    after those already shipped (returned units were shipped too);
+  - cancelled (and swapped-away) units take places from the back: a cancellation
+    gives back the places before those already cancelled;
+  - returned units give back shipped places from the front, first returned first.
+
+  Shipped and cancelled units never share a place, so a line with nothing left open
+  or allocated has captured `A(shipped)` and given back `payable − A(shipped)`:
+  exactly its payable amount, whatever the order of its shipments and
+  cancellations. Its returns together give back `A(returned) ≤ A(shipped)`, never
+  more than was captured, and exactly that when everything shipped came back.
+  (Counting shipments and cancellations from the same end would move a cent too
+  many: of 2 units payable 0.05, shipping one would capture 0.03 and cancelling
+  the other void 0.03.)
 
 Amounts are rounded half-up to the currency's minor unit by `payments.money.quantize`.
 """
 
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -32,14 +46,17 @@ ZERO = Decimal("0")
 
 @dataclass(frozen=True)
 class LineAmounts:
+    """A line's amounts and how many of its units are in each state, as stored."""
+
     key: Hashable
     quantity: int
     unit_price: Decimal
     discount: Decimal = ZERO
     order_discount_share: Decimal = ZERO
     tax: Decimal = ZERO
-    units_credited: int = 0
-    amount_credited: Decimal = ZERO
+    quantity_fulfilled: int = 0
+    quantity_cancelled: int = 0
+    quantity_returned: int = 0
 
     @property
     def payable(self) -> Decimal:
@@ -51,8 +68,14 @@ class LineAmounts:
         )
 
     @property
-    def units_left(self) -> int:
-        return self.quantity - self.units_credited
+    def quantity_shipped(self) -> int:
+        """Units that left a location: still with the customer or returned since."""
+        return self.quantity_fulfilled + self.quantity_returned
+
+    @property
+    def quantity_cancellable(self) -> int:
+        """Units neither shipped nor cancelled (open or allocated)."""
+        return self.quantity - self.quantity_shipped - self.quantity_cancelled
 
 
 @dataclass(frozen=True)
@@ -121,30 +144,57 @@ def order_discount_shares(
     return spread(discount, weights, currency)
 
 
-def units_amount(line: LineAmounts, units: int, currency: str) -> Decimal:
-    """The money of `units` more units of `line` (on top of those already credited)."""
-    if units < 0 or units > line.units_left:
+def places_amount(line: LineAmounts, places: int, currency: str) -> Decimal:
+    """`A(places)`: the money of the line's first `places` places, rounded half-up.
+    All of them are worth the payable amount exactly (it is in the minor unit)."""
+    return quantize(line.payable * places / line.quantity, currency)
+
+
+def _run_amount(line: LineAmounts, start: int, end: int, currency: str) -> Decimal:
+    """The money of the places after `start` up to and including `end`."""
+    return places_amount(line, end, currency) - places_amount(line, start, currency)
+
+
+def _require_units(line: LineAmounts, units: int, available: int, verb: str) -> None:
+    if not 0 <= units <= available:
         raise ValueError(
-            f"line {line.key}: {units} units asked, {line.units_left} left to credit"
+            f"line {line.key}: {units} units to {verb}, {available} can be"
         )
-    if units == 0:
-        return ZERO
-    credited_after = line.units_credited + units
-    if credited_after == line.quantity:
-        cumulative = line.payable
-    else:
-        cumulative = quantize(line.payable * credited_after / line.quantity, currency)
-    return quantize(max(cumulative - line.amount_credited, ZERO), currency)
 
 
-def refund_plan(
-    order: OrderAmounts, units: dict[Hashable, int], *, include_shipping: bool
+def shipment_amount(line: LineAmounts, units: int, currency: str) -> Decimal:
+    """What shipping `units` more units of `line` captures: the places from the
+    front that follow the units shipped before."""
+    _require_units(line, units, line.quantity_cancellable, "ship")
+    shipped = line.quantity_shipped
+    return _run_amount(line, shipped, shipped + units, currency)
+
+
+def cancellation_amount(line: LineAmounts, units: int, currency: str) -> Decimal:
+    """What cancelling `units` more units of `line` gives back: the places from
+    the back that precede the units cancelled before."""
+    _require_units(line, units, line.quantity_cancellable, "cancel")
+    not_cancelled = line.quantity - line.quantity_cancelled
+    return _run_amount(line, not_cancelled - units, not_cancelled, currency)
+
+
+def return_amount(line: LineAmounts, units: int, currency: str) -> Decimal:
+    """What returning `units` more shipped units of `line` refunds: the captured
+    places from the front that follow the units returned before."""
+    _require_units(line, units, line.quantity_fulfilled, "return")
+    returned = line.quantity_returned
+    return _run_amount(line, returned, returned + units, currency)
+
+
+def _plan(
+    order: OrderAmounts,
+    units: dict[Hashable, int],
+    amount: Callable[[LineAmounts, int, str], Decimal],
+    include_shipping: bool,
 ) -> RefundPlan:
-    """The amounts to give back for `units` per line key, plus what is left of the
-    shipping when `include_shipping`."""
     by_key = {line.key: line for line in order.lines}
     amounts = {
-        key: units_amount(by_key[key], count, order.currency)
+        key: amount(by_key[key], count, order.currency)
         for key, count in units.items()
         if count
     }
@@ -154,13 +204,64 @@ def refund_plan(
     return RefundPlan(currency=order.currency, lines=amounts, shipping=shipping)
 
 
+def cancellation_plan(
+    order: OrderAmounts, units: dict[Hashable, int], *, include_shipping: bool
+) -> RefundPlan:
+    """What cancelling `units` per line key gives back (`cancellation_amount`),
+    plus what is left of the shipping when `include_shipping`."""
+    return _plan(order, units, cancellation_amount, include_shipping)
+
+
+def return_plan(
+    order: OrderAmounts, units: dict[Hashable, int], *, include_shipping: bool
+) -> RefundPlan:
+    """What returning `units` per line key refunds (`return_amount`), plus what is
+    left of the shipping when `include_shipping`."""
+    return _plan(order, units, return_amount, include_shipping)
+
+
 def swap_amounts(
     *, line: LineAmounts, units: int, new_unit_price: Decimal, currency: str
 ) -> SwapAmounts:
-    """What `units` of `line` were worth, and the amounts of a replacement line at
-    `new_unit_price`: it keeps the same discount and tax rates (scaled by the price
-    ratio), so a swap at the same price moves no money at all."""
-    old_amount = units_amount(line, units, currency)
+    """A swap of `units` of `line` for a line at `new_unit_price`: the swapped
+    units are cancelled, so they are worth their `cancellation_amount`."""
+    return _replacement_amounts(
+        line=line,
+        units=units,
+        old_amount=cancellation_amount(line, units, currency),
+        new_unit_price=new_unit_price,
+        currency=currency,
+    )
+
+
+def exchange_amounts(
+    *, line: LineAmounts, units: int, new_unit_price: Decimal, currency: str
+) -> SwapAmounts:
+    """A replacement at `new_unit_price` for `units` returned units of `line` (an
+    exchange, priced before they are returned): they are worth their
+    `return_amount`, so the same item back at the same price costs exactly what
+    returning them gives back."""
+    return _replacement_amounts(
+        line=line,
+        units=units,
+        old_amount=return_amount(line, units, currency),
+        new_unit_price=new_unit_price,
+        currency=currency,
+    )
+
+
+def _replacement_amounts(
+    *,
+    line: LineAmounts,
+    units: int,
+    old_amount: Decimal,
+    new_unit_price: Decimal,
+    currency: str,
+) -> SwapAmounts:
+    """`old_amount`, what `units` of `line` were worth, and the amounts of a
+    replacement line at `new_unit_price`: it keeps the same discount and tax rates
+    (scaled by the price ratio), so a replacement at the same price moves no money
+    at all."""
     discount_part = quantize(
         (line.discount + line.order_discount_share) * units / line.quantity, currency
     )

@@ -27,11 +27,11 @@ from orders.intake import (
     intake_lookups,
 )
 from orders.models import Order, OrderLine
-from orders.refund_calculator import swap_amounts
+from orders.refund_calculator import exchange_amounts
 from orders.services import (
+    line_amounts,
     open_or_hold,
     order_account,
-    order_amounts,
     order_created_payload,
 )
 from orders.workflows.models import WorkflowStage
@@ -53,8 +53,8 @@ def replacement_line(
 ) -> LineInput:
     """The replacement's order line, priced with `line`'s discount and tax rates
     (read before its units are credited as returned)."""
-    amounts = swap_amounts(
-        line=order_amounts(order, [line]).lines[0],
+    amounts = exchange_amounts(
+        line=line_amounts(line),
         units=replacement.quantity,
         new_unit_price=replacement.unit_price,
         currency=order.currency,

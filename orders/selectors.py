@@ -8,7 +8,7 @@ from oms.errors import NotFound
 from oms.selectors import entity_timeline
 from orders.filters import OrderFilter
 from orders.models import Order, OrderLine
-from orders.refund_calculator import RefundPlan, refund_plan
+from orders.refund_calculator import RefundPlan, cancellation_plan
 from orders.services import nothing_left_after, order_account, order_amounts
 from orders.workflows.selectors import order_run_timeline
 
@@ -64,20 +64,13 @@ def order_timeline(*, order: Order) -> list[dict]:
     return sorted(items, key=lambda item: item["at"])
 
 
-def order_refund_preview(
-    *,
-    order: Order,
-    quantities: Mapping[int, int],
-    include_shipping: bool | None = None,
-) -> RefundPlan:
-    """What cancelling (or returning) `quantities` per line id would give back:
-    the same calculation the services move the money by. `include_shipping=None`
-    applies the cancellation rule (shipping back when nothing is left)."""
+def order_refund_preview(*, order: Order, quantities: Mapping[int, int]) -> RefundPlan:
+    """What cancelling `quantities` per line id would give back (shipping too when
+    nothing is left): the same calculation the cancellation moves the money by."""
     lines = list(order.lines.all())
     known = {line.pk for line in lines}
     units = {pk: count for pk, count in quantities.items() if pk in known and count}
-    if include_shipping is None:
-        include_shipping = bool(units) and nothing_left_after(lines=lines, units=units)
-    return refund_plan(
+    include_shipping = bool(units) and nothing_left_after(lines=lines, units=units)
+    return cancellation_plan(
         order_amounts(order, lines), units, include_shipping=include_shipping
     )

@@ -35,7 +35,8 @@ from orders.refund_calculator import (
     OrderAmounts,
     RefundPlan,
     SwapAmounts,
-    refund_plan,
+    cancellation_plan,
+    return_plan,
     swap_amounts,
 )
 from orders.workflows.models import WorkflowStage
@@ -147,23 +148,26 @@ def _require_version(order: Order, expected: str | None) -> None:
         )
 
 
+def line_amounts(line: OrderLine) -> LineAmounts:
+    """The refund calculator's view of a line (pure values, no database)."""
+    return LineAmounts(
+        key=line.pk,
+        quantity=line.quantity,
+        unit_price=line.unit_price,
+        discount=line.discount,
+        order_discount_share=line.order_discount_share,
+        tax=line.tax,
+        quantity_fulfilled=line.quantity_fulfilled,
+        quantity_cancelled=line.quantity_cancelled,
+        quantity_returned=line.quantity_returned,
+    )
+
+
 def order_amounts(order: Order, lines: Iterable[OrderLine]) -> OrderAmounts:
     """The refund calculator's view of an order (pure values, no database)."""
     return OrderAmounts(
         currency=order.currency,
-        lines=tuple(
-            LineAmounts(
-                key=line.pk,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                discount=line.discount,
-                order_discount_share=line.order_discount_share,
-                tax=line.tax,
-                units_credited=line.quantity_cancelled + line.quantity_returned,
-                amount_credited=line.credited_amount,
-            )
-            for line in lines
-        ),
+        lines=tuple(line_amounts(line) for line in lines),
         shipping=order.shipping_total,
         shipping_credited=order.shipping_credited,
     )
@@ -175,7 +179,7 @@ def line_swap_amounts(
     """The money of swapping `units` of `line` for a line at `new_unit_price`: one
     calculation for the swap page's preview and for the swap itself."""
     return swap_amounts(
-        line=order_amounts(order, [line]).lines[0],
+        line=line_amounts(line),
         units=units,
         new_unit_price=new_unit_price,
         currency=order.currency,
@@ -696,7 +700,7 @@ def _cancel_units(
     (shipping too when that cancels the `whole` order). Returns the plan, the
     money moved and the lines whose allocation was undone."""
     lines = {line.pk: line for line in order.locked_lines}
-    plan = refund_plan(
+    plan = cancellation_plan(
         order_amounts(order, lines.values()), units, include_shipping=whole
     )
     reallocate = []
@@ -760,7 +764,7 @@ def order_cancel_gives_back(
     `order_cancel` moves it: every unit left and the shipping, by the refund
     calculator; nothing of a payment that never held money (an authorization
     still pending, or declined, is given up instead)."""
-    plan = refund_plan(
+    plan = cancellation_plan(
         order_amounts(order, lines), _units_left(lines), include_shipping=True
     )
     own, from_credit = _own_and_credit(order, account, plan.total)
@@ -1015,7 +1019,7 @@ def order_lines_return(
                 code=errors.INVALID_QUANTITIES,
                 field_errors=field_errors or {"quantities": ["Choose a line."]},
             )
-        plan = refund_plan(
+        plan = return_plan(
             order_amounts(order, lines.values()),
             quantities,
             include_shipping=include_shipping,

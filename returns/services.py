@@ -36,7 +36,7 @@ from oms.services.events import record_event
 from oms.services.transitions import apply_transition
 from orders.intake import LineInput
 from orders.models import Channel, Order, OrderLine, Shipment
-from orders.refund_calculator import RefundPlan, refund_plan
+from orders.refund_calculator import RefundPlan, return_plan
 from orders.replacements import (
     Replacement,
     line_payable,
@@ -353,7 +353,7 @@ def return_settlement(
     and credits: the one calculation of the preview and of the return itself.
     `lines` are the order's lines before these units are returned."""
     lines = {line.pk: line for line in lines}
-    plan = refund_plan(
+    plan = return_plan(
         order_amounts(order, lines.values()),
         units,
         include_shipping=shipping_refunded_with(

@@ -36,6 +36,7 @@ from oms.queueing import enqueue_on_commit
 from oms.services.events import actor_name, record_event, record_events
 from oms.services.transitions import apply_transition, apply_transitions
 from orders.models import Channel, Order, OrderLine
+from orders.refund_calculator import shipment_amount
 from orders.routing import engine
 from orders.routing.models import (
     ACTIVE_REQUEST_STATUSES,
@@ -49,6 +50,7 @@ from orders.routing.models import (
     Shipment,
 )
 from orders.services import (
+    line_amounts,
     lock_order,
     order_account,
     order_cancel,
@@ -57,7 +59,6 @@ from orders.services import (
 )
 from orders.workflows.models import WorkflowStage
 from orders.workflows.runner import run_stage, transition_atomic
-from payments.money import quantize
 from payments.services import payment_capture
 
 OWNER_TYPE = "order_line"
@@ -1011,7 +1012,11 @@ def _invoice(order: Order, request: FulfillmentRequest) -> Invoice:
     lines = {line.pk: line for line in order.locked_lines}
     amount = sum(
         (
-            _line_amount(lines[rl.order_line_id], rl.quantity_pending)
+            shipment_amount(
+                line_amounts(lines[rl.order_line_id]),
+                rl.quantity_pending,
+                order.currency,
+            )
             for rl in request.locked_lines
             if rl.quantity_pending
         ),
@@ -1035,11 +1040,6 @@ def _invoice(order: Order, request: FulfillmentRequest) -> Invoice:
         },
     )
     return invoice
-
-
-def _line_amount(line: OrderLine, units: int) -> Decimal:
-    """What `units` of `line` cost the customer (discounts and tax included)."""
-    return quantize(line.payable * units / line.quantity, line.order.currency)
 
 
 def fulfillment_request_pack(
@@ -1069,8 +1069,6 @@ def _hand_over(
     once for this shipment, and the order completed when nothing is left to fulfil."""
     _invoice(order, request)
     order_lines = {line.pk: line for line in order.locked_lines}
-    for line in order.locked_lines:
-        line.order = order
     shipped, amount = [], Decimal("0")
     first_shipment = not Shipment.objects.filter(request__order=order).exists()
     _lock_reserved_stock([rl.order_line_id for rl in request.locked_lines])
@@ -1088,10 +1086,9 @@ def _hand_over(
             reference=request.number,
             actor=actor,
         )
-        before = _line_amount(line, line.quantity_fulfilled)
+        amount += shipment_amount(line_amounts(line), units, order.currency)
         line.quantity_allocated -= units
         line.quantity_fulfilled += units
-        amount += _line_amount(line, line.quantity_fulfilled) - before
         line.save(update_fields=["quantity_allocated", "quantity_fulfilled"])
         request_line.quantity_shipped += units
         request_line.save(update_fields=["quantity_shipped"])

@@ -1,5 +1,7 @@
 """The refund calculator: pure amounts, rounding half-up, exact sums."""
 
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 import pytest
@@ -9,11 +11,15 @@ from hypothesis import strategies as st
 from orders.refund_calculator import (
     LineAmounts,
     OrderAmounts,
+    cancellation_amount,
+    cancellation_plan,
+    exchange_amounts,
     order_discount_shares,
-    refund_plan,
+    return_amount,
+    return_plan,
+    shipment_amount,
     spread,
     swap_amounts,
-    units_amount,
 )
 
 D = Decimal
@@ -103,16 +109,16 @@ def line(**fields) -> LineAmounts:
 
 def test_one_unit_of_three_is_a_third_rounded_half_up():
     # payable 30.00 - 0.01 discount = 29.99; a third is 9.9966… → 10.00
-    assert units_amount(line(discount=D("0.01")), 1, "USD") == D("10.00")
+    assert shipment_amount(line(discount=D("0.01")), 1, "USD") == D("10.00")
+    assert cancellation_amount(line(discount=D("0.01")), 1, "USD") == D("10.00")
 
 
 def test_partial_cancellations_add_up_to_the_line_exactly():
-    first = line(discount=D("0.01"))
-    a = units_amount(first, 1, "USD")
-    second = line(discount=D("0.01"), units_credited=1, amount_credited=a)
-    b = units_amount(second, 1, "USD")
-    third = line(discount=D("0.01"), units_credited=2, amount_credited=a + b)
-    c = units_amount(third, 1, "USD")
+    # places from the back: A(3) − A(2), A(2) − A(1), A(1) − A(0)
+    a, b, c = (
+        cancellation_amount(line(discount=D("0.01"), quantity_cancelled=n), 1, "USD")
+        for n in range(3)
+    )
     assert (a, b, c) == (D("10.00"), D("9.99"), D("10.00"))
     assert a + b + c == D("29.99")
 
@@ -121,14 +127,127 @@ def test_the_last_units_absorb_the_remainder_of_the_order_discount_and_tax():
     amounts = line(
         quantity=7, unit_price=D("3.33"), order_discount_share=D("1.01"), tax=D("2.07")
     )
-    total = units_amount(amounts, 7, "USD")
+    total = cancellation_amount(amounts, 7, "USD")
     assert total == D("23.31") - D("1.01") + D("2.07")
 
 
 def test_zero_units_cost_nothing_and_too_many_units_are_refused():
-    assert units_amount(line(), 0, "USD") == D("0")
+    assert cancellation_amount(line(), 0, "USD") == D("0")
     with pytest.raises(ValueError):
-        units_amount(line(units_credited=2), 2, "USD")
+        cancellation_amount(line(quantity_cancelled=2), 2, "USD")
+    with pytest.raises(ValueError):
+        shipment_amount(line(quantity_fulfilled=1, quantity_returned=1), 2, "USD")
+    with pytest.raises(ValueError):
+        return_amount(line(quantity_fulfilled=1, quantity_returned=1), 2, "USD")
+
+
+def test_shipping_one_unit_and_cancelling_the_other_moves_the_line_exactly():
+    # 2 units payable 0.05: the shipped unit is place 1 (0.025 → 0.03), the
+    # cancelled one place 2, in either order; not 0.03 twice.
+    five_cents = line(quantity=2, unit_price=D("0.03"), discount=D("0.01"))
+
+    shipped_first = shipment_amount(five_cents, 1, "USD")
+    then_cancelled = cancellation_amount(
+        replace(five_cents, quantity_fulfilled=1), 1, "USD"
+    )
+    cancelled_first = cancellation_amount(five_cents, 1, "USD")
+    then_shipped = shipment_amount(replace(five_cents, quantity_cancelled=1), 1, "USD")
+
+    assert (shipped_first, then_cancelled) == (D("0.03"), D("0.02"))
+    assert (cancelled_first, then_shipped) == (D("0.02"), D("0.03"))
+
+
+def test_returns_refund_the_captured_places_first_returned_first():
+    # 3 units payable 10.00, all shipped: captured 3.33 + 3.34 + 3.33
+    shipped = line(quantity_fulfilled=3, discount=D("20.00"))
+
+    refunds = [
+        return_amount(
+            replace(shipped, quantity_fulfilled=3 - n, quantity_returned=n), 1, "USD"
+        )
+        for n in range(3)
+    ]
+
+    assert refunds == [D("3.33"), D("3.34"), D("3.33")]
+
+
+@dataclass(frozen=True)
+class Moved:
+    """The money moved for one line so far."""
+
+    captured: Decimal = D("0")
+    cancelled: Decimal = D("0")  # voided or refunded for cancelled units
+    refunded: Decimal = D("0")  # for returned units
+
+
+def every_history(
+    state: LineAmounts, moved: Moved = Moved()
+) -> Iterator[tuple[LineAmounts, Moved, Decimal]]:
+    """Every state reachable from `state` by shipping, cancelling and returning
+    any number of units in any order, each with the money moved on the way there
+    and the amount of the last step."""
+    for units in range(1, state.quantity_cancellable + 1):
+        amount = shipment_amount(state, units, "USD")
+        yield from _step(
+            replace(state, quantity_fulfilled=state.quantity_fulfilled + units),
+            replace(moved, captured=moved.captured + amount),
+            amount,
+        )
+        amount = cancellation_amount(state, units, "USD")
+        yield from _step(
+            replace(state, quantity_cancelled=state.quantity_cancelled + units),
+            replace(moved, cancelled=moved.cancelled + amount),
+            amount,
+        )
+    for units in range(1, state.quantity_fulfilled + 1):
+        amount = return_amount(state, units, "USD")
+        yield from _step(
+            replace(
+                state,
+                quantity_fulfilled=state.quantity_fulfilled - units,
+                quantity_returned=state.quantity_returned + units,
+            ),
+            replace(moved, refunded=moved.refunded + amount),
+            amount,
+        )
+
+
+def _step(state: LineAmounts, moved: Moved, amount: Decimal):
+    yield state, moved, amount
+    yield from every_history(state, moved)
+
+
+def line_of(quantity: int, payable: Decimal) -> LineAmounts:
+    return line(
+        quantity=quantity,
+        unit_price=D("10.00"),
+        discount=quantity * D("10.00") - payable,
+    )
+
+
+@pytest.mark.parametrize("quantity", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize(
+    "payable",
+    [D(p) for p in ("0.00", "0.01", "0.02", "0.05", "0.07", "1.01", "9.99", "10.00")],
+)
+def test_any_mix_of_shipments_cancellations_and_returns_moves_the_line_exactly(
+    quantity, payable
+):
+    start = line_of(quantity, payable)
+    histories = 0
+    for state, moved, amount in every_history(start):
+        histories += 1
+        assert D("0") <= amount == amount.quantize(D("0.01"))
+        # Never more out of the line's money than it is worth...
+        assert moved.captured + moved.cancelled <= payable
+        assert moved.refunded <= moved.captured
+        # ...and exactly its worth once nothing is left to ship or cancel.
+        if not state.quantity_cancellable:
+            assert moved.captured + moved.cancelled == payable
+        # Everything shipped came back: everything captured is refunded.
+        if not state.quantity_fulfilled:
+            assert moved.refunded == moved.captured
+    assert histories > quantity  # the walk did branch
 
 
 @pytest.mark.parametrize(
@@ -140,7 +259,9 @@ def test_zero_units_cost_nothing_and_too_many_units_are_refused():
         ({1: 2, 2: 1}, False, D("49.50")),
     ],
 )
-def test_refund_plan_adds_shipping_only_when_asked(units, include_shipping, expected):
+def test_cancellation_plan_adds_shipping_only_when_asked(
+    units, include_shipping, expected
+):
     order = OrderAmounts(
         currency="USD",
         lines=(
@@ -149,9 +270,8 @@ def test_refund_plan_adds_shipping_only_when_asked(units, include_shipping, expe
         ),
         shipping=D("5.50"),
     )
-    assert (
-        refund_plan(order, units, include_shipping=include_shipping).total == expected
-    )
+    plan = cancellation_plan(order, units, include_shipping=include_shipping)
+    assert plan.total == expected
 
 
 def test_shipping_already_credited_is_not_given_back_twice():
@@ -161,7 +281,19 @@ def test_shipping_already_credited_is_not_given_back_twice():
         shipping=D("5.50"),
         shipping_credited=D("5.50"),
     )
-    assert refund_plan(order, {1: 1}, include_shipping=True).shipping == D("0")
+    assert cancellation_plan(order, {1: 1}, include_shipping=True).shipping == D("0")
+
+
+def test_plans_price_each_line_by_its_own_rule():
+    # 3 units payable 10.00, one shipped and one cancelled before
+    half_done = line(quantity_fulfilled=1, quantity_cancelled=1, discount=D("20.00"))
+    order = OrderAmounts(currency="USD", lines=(half_done,))
+
+    cancelled = cancellation_plan(order, {1: 1}, include_shipping=False)
+    returned = return_plan(order, {1: 1}, include_shipping=False)
+
+    assert cancelled.lines == {1: D("3.34")}  # place 2: 6.67 − 3.33
+    assert returned.lines == {1: D("3.33")}  # place 1, as it was captured
 
 
 def test_swap_at_the_same_price_moves_no_money():
@@ -173,6 +305,33 @@ def test_swap_at_the_same_price_moves_no_money():
     )
     assert amounts.difference == D("0")
     assert amounts.new_discount >= 0 and amounts.new_tax >= 0
+
+
+def test_a_swap_prices_the_old_units_as_their_cancellation():
+    # 2 units payable 0.05, one shipped (place 1, 0.03): the other is worth 0.02
+    five_cents = line(
+        quantity=2, unit_price=D("0.03"), discount=D("0.01"), quantity_fulfilled=1
+    )
+
+    amounts = swap_amounts(
+        line=five_cents, units=1, new_unit_price=D("0.03"), currency="USD"
+    )
+
+    assert amounts.old_amount == cancellation_amount(five_cents, 1, "USD")
+    assert (amounts.old_amount, amounts.new_payable) == (D("0.02"), D("0.02"))
+
+
+def test_an_exchange_prices_the_old_units_as_their_return():
+    five_cents = line(
+        quantity=2, unit_price=D("0.03"), discount=D("0.01"), quantity_fulfilled=2
+    )
+
+    amounts = exchange_amounts(
+        line=five_cents, units=1, new_unit_price=D("0.03"), currency="USD"
+    )
+
+    assert amounts.old_amount == return_amount(five_cents, 1, "USD") == D("0.03")
+    assert amounts.difference == D("0")
 
 
 def test_swap_to_a_cheaper_item_gives_back_the_difference_with_its_tax():
