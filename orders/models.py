@@ -1,8 +1,10 @@
 """Orders, their lines and the sales channels they come from.
 
 Money is `Decimal` in the order's currency; a line's amounts are stored once, at intake
-(or when a swap creates it), and what the customer no longer pays for a line is kept
-in `credited_amount`, so refunds of later cancellations and returns are exact.
+(or when a swap creates it). What each shipment, cancellation and return of its units
+moves follows from the line's amounts and unit counts (`orders.refund_calculator`);
+what was given back for its cancelled, swapped and returned units is kept in
+`credited_amount`.
 """
 
 from decimal import Decimal
@@ -433,15 +435,6 @@ class OrderLine(models.Model):
     def quantity_cancellable(self) -> int:
         """Units not shipped yet: what a cancellation may still take."""
         return self.quantity_open + self.quantity_allocated
-
-    @property
-    def payable(self) -> Decimal:
-        return (
-            self.quantity * self.unit_price
-            - self.discount
-            - self.order_discount_share
-            + self.tax
-        )
 
 
 from orders.routing.models import (  # noqa: E402, F401  (routing models live in orders/routing/)
