@@ -289,6 +289,18 @@ def _repeat(data: OrderInput, existing: Order) -> Order:
     return existing
 
 
+def _batch_repeat(data: OrderInput, earlier: _Prepared) -> None:
+    """A second entry of one import under an external id: a repeat of the earlier
+    entry when its body is the same; refused when it differs, as a repeat of a
+    stored order is (the earlier entry is not written yet, so it has no number)."""
+    if earlier.order.intake_fingerprint != data.fingerprint():
+        raise Conflict(
+            f"External id {data.external_id!r} comes earlier in this import with a "
+            "different body.",
+            code=errors.DUPLICATE_EXTERNAL_ID,
+        )
+
+
 def _created_event(prepared: _Prepared) -> tuple[str, Order, dict]:
     order = prepared.order
     return (
@@ -482,7 +494,7 @@ def _import(orders: Sequence[OrderInput]) -> list[ImportResult]:
             if existing is not None:
                 result.order, result.status = _repeat(data, existing), "existing"
             elif earlier is not None:
-                _repeat(data, earlier.order)
+                _batch_repeat(data, earlier)
                 repeats_in_batch.append((result, earlier))
             else:
                 prepared = build_order(data, lookups, now)

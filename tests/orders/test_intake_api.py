@@ -256,6 +256,37 @@ def test_an_import_reports_each_order_and_a_bad_one_does_not_stop_the_others(
     assert Order.objects.get(external_id="B-1").lines.count() == 3
 
 
+@pytest.mark.parametrize(
+    ("first_token", "first_outcome"),
+    [("tok_approve", ("created", "")), ("tok_decline", ("failed", "payment_declined"))],
+)
+def test_an_import_refuses_an_external_id_repeated_with_another_body(
+    integration_api, catalogue, first_token, first_outcome
+):
+    first = payload(external_id="D-1", payment_token=first_token)
+    orders = [first, {**first, "customer_name": "Someone Else"}, first]
+
+    response = integration_api.post(
+        "/api/v1/orders/import", {"orders": orders}, format="json"
+    )
+
+    assert response.status_code == 200
+    results = response.json()["results"]
+    repeat = "existing" if first_outcome[0] == "created" else "failed"
+    assert [(r["status"], r["code"]) for r in results] == [
+        first_outcome,
+        ("failed", "duplicate_external_id"),
+        (repeat, first_outcome[1]),
+    ]
+    assert results[1]["detail"] == (
+        "External id 'D-1' comes earlier in this import with a different body."
+    )
+    assert results[1]["number"] is None
+    assert results[2]["number"] == results[0]["number"]
+    names = Order.objects.values_list("customer_name", flat=True)
+    assert list(names) == (["Ada Lovelace"] if repeat == "existing" else [])
+
+
 def test_an_import_of_more_than_1000_orders_is_refused(integration_api, catalogue):
     response = integration_api.post(
         "/api/v1/orders/import", {"orders": [payload()] * 1001}, format="json"
