@@ -21,13 +21,21 @@ from rest_framework.response import Response
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
 from rest_framework.views import APIView
 
+from oms.api.exceptions import renderable
 from oms.api.permissions import roles_allowed
 from oms.api.schema import ERROR_RESPONSES
 from oms.api.serializers import InputSerializer, RejectUnknownFieldsMixin
 from oms.roles import Role
 from orders import selectors, services
 from orders.filters import OrderFilter
-from orders.intake import MAX_IMPORT, LineInput, OrderInput, order_create, orders_import
+from orders.intake import (
+    MAX_IMPORT,
+    ImportResult,
+    LineInput,
+    OrderInput,
+    order_create,
+    orders_import,
+)
 from orders.models import Order, OrderLine
 from payments.money import quantize
 
@@ -535,6 +543,23 @@ class OrderListCreateApi(ListAPIView):
         )
 
 
+def _refused_entry(
+    index: int, raw, refusal: serializers.ValidationError
+) -> ImportResult:
+    """The result of an import entry that its serializer refused. It echoes what
+    the client sent, its external id and the names of unknown fields, so it is
+    made renderable."""
+    external_id = raw.get("external_id", "") if type(raw) is dict else ""
+    return ImportResult(
+        index=index,
+        external_id=renderable(str(external_id)),
+        status="failed",
+        code="invalid",
+        detail="Invalid input.",
+        errors=renderable(refusal.detail),
+    )
+
+
 class OrderImportApi(APIView):
     """Up to 1,000 orders at once; one result per order, in the order given. A bad
     order (field errors, declined payment) is reported and does not stop the others."""
@@ -548,7 +573,7 @@ class OrderImportApi(APIView):
     def post(self, request):
         envelope = OrderImportSerializer(data=request.data)
         envelope.is_valid(raise_exception=True)
-        inputs, shape_errors = [], {}
+        inputs, refused = [], []
         # One serializer checks every order (its fields are bound once), as a
         # `many=True` list would, but one bad order does not hide the others.
         checker = OrderInputSerializer.for_this_thread()
@@ -556,26 +581,11 @@ class OrderImportApi(APIView):
             try:
                 inputs.append((index, checker.validated_input(raw)))
             except serializers.ValidationError as exc:
-                external_id = raw.get("external_id", "") if type(raw) is dict else ""
-                shape_errors[index] = (str(external_id), exc.detail)
+                refused.append(_refused_entry(index, raw, exc))
         results = orders_import(orders=[data for _, data in inputs])
-        merged = []
         for (index, _), result in zip(inputs, results, strict=True):
             result.index = index
-            merged.append(result)
-        for index, (external_id, errs) in shape_errors.items():
-            merged.append(
-                {
-                    "index": index,
-                    "external_id": external_id,
-                    "status": "failed",
-                    "order": None,
-                    "code": "invalid",
-                    "detail": "Invalid input.",
-                    "errors": errs,
-                }
-            )
-        merged.sort(key=lambda r: r["index"] if isinstance(r, dict) else r.index)
+        merged = sorted([*results, *refused], key=lambda result: result.index)
         rows = ImportResultSerializer(merged, many=True).data
         counts = {name: 0 for name in ("created", "existing", "failed")}
         for row in rows:

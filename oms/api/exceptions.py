@@ -1,6 +1,7 @@
 """Every API error in one JSON shape: type, title, status, detail, errors."""
 
 import logging
+import re
 from http import HTTPStatus
 
 from django.conf import settings
@@ -22,6 +23,24 @@ from oms.errors import ApplicationError
 logger = logging.getLogger(__name__)
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def renderable(value):
+    """`value` (strings, dicts and lists of them) with each lone UTF-16 surrogate
+    written as its escape, the six characters `\\ud800`. JSON carries such a
+    character (`"\\ud800"`) but UTF-8 cannot encode it: an answer that echoes the
+    client's input (an unknown field's name, an external id) could not be
+    rendered, and the refusal became a 500."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub(lambda found: f"\\u{ord(found[0]):04x}", value)
+    if isinstance(value, dict):
+        return {renderable(key): renderable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [renderable(item) for item in value]
+    return value
+
+
 def error_body(
     status_code: int, detail: str, code: str, errors: dict | None = None, **extra
 ):
@@ -33,7 +52,7 @@ def error_body(
         "errors": errors or {},
     }
     body.update(extra)
-    return body
+    return renderable(body)
 
 
 def too_large_body(limit: int) -> dict:
@@ -174,6 +193,7 @@ __all__ = [
     "exception_handler",
     "error_body",
     "json_error_response",
+    "renderable",
     "not_found",
     "server_error",
     "status",

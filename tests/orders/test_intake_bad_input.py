@@ -1,0 +1,81 @@
+"""Odd input to POST /api/v1/orders and /api/v1/orders/import: characters that
+PostgreSQL or UTF-8 cannot take, values of the wrong kind. Each is a 400 (or a
+failed entry of an import) naming the field, and nothing is written."""
+
+import json
+
+import pytest
+
+from orders.models import Order
+from tests.orders.test_intake_api import payload
+
+pytestmark = pytest.mark.django_db
+
+# A lone UTF-16 surrogate: JSON can carry it (`"\ud800"`), UTF-8 cannot encode it.
+SURROGATE = "\ud800"
+
+
+@pytest.fixture
+def catalogue(channel, products):
+    return products
+
+
+def post_single(client, body: dict):
+    """POST one order as JSON text: the test client's encoder would fail on a lone
+    surrogate, as the server's renderer did."""
+    return client.post(
+        "/api/v1/orders", data=json.dumps(body), content_type="application/json"
+    )
+
+
+def post_import(client, orders: list):
+    return client.post(
+        "/api/v1/orders/import",
+        data=json.dumps({"orders": orders}),
+        content_type="application/json",
+    )
+
+
+def test_an_unknown_field_named_with_a_lone_surrogate_is_a_400_that_names_it(
+    integration_api, catalogue
+):
+    body = {**payload(), f"coupon{SURROGATE}": "SAVE10"}
+
+    response = post_single(integration_api, body)
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"coupon\\ud800": ["Unknown field."]}
+    assert Order.objects.count() == 0
+
+
+def test_an_unknown_line_field_named_with_a_lone_surrogate_is_a_400(
+    integration_api, catalogue
+):
+    body = payload()
+    body["lines"][0][SURROGATE] = 1
+
+    response = post_single(integration_api, body)
+
+    assert response.status_code == 400
+    assert "\\ud800" in response.content.decode()
+    assert Order.objects.count() == 0
+
+
+def test_an_import_echoes_a_lone_surrogate_escaped(integration_api, catalogue):
+    orders = [
+        payload(external_id=f"E-{SURROGATE}"),
+        {**payload(external_id="E-2"), SURROGATE: 1},
+        payload(external_id="E-3"),
+    ]
+
+    response = post_import(integration_api, orders)
+
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [(r["external_id"], r["status"]) for r in results] == [
+        ("E-\\ud800", "failed"),
+        ("E-2", "failed"),
+        ("E-3", "created"),
+    ]
+    assert results[1]["errors"] == {"\\ud800": ["Unknown field."]}
+    assert list(Order.objects.values_list("external_id", flat=True)) == ["E-3"]
