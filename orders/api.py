@@ -245,6 +245,31 @@ class LineInputSerializer(FieldsOnceMixin, InputSerializer):
     )
 
 
+class AddressField(serializers.DictField):
+    """An address as a label prints it: text or null under each key; a number is
+    taken as its text. A nested object, a list or a boolean is refused, and so
+    are null characters (PostgreSQL's jsonb refuses them) and lone surrogates
+    (UTF-8 cannot encode them), in keys as in values. Values are kept as sent,
+    spaces included: a repeat of an order compares them as they were stored."""
+
+    child = serializers.CharField(
+        allow_blank=True,
+        allow_null=True,
+        trim_whitespace=False,
+        error_messages={"invalid": "Must be text or null."},
+    )
+    default_error_messages = {
+        "bad_key": "A key holds a null character or a lone surrogate.",
+    }
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict) and any(
+            _PROHIBITED_CHARACTERS.search(str(key)) for key in data
+        ):
+            self.fail("bad_key")
+        return super().to_internal_value(data)
+
+
 class OrderInputSerializer(FieldsOnceMixin, InputSerializer):
     channel = serializers.CharField(max_length=40)
     external_id = serializers.CharField(max_length=100)
@@ -263,7 +288,7 @@ class OrderInputSerializer(FieldsOnceMixin, InputSerializer):
     customer_name = serializers.CharField(max_length=200, required=False, default="")
     customer_email = serializers.EmailField(required=False, default="")
     customer_phone = serializers.CharField(max_length=40, required=False, default="")
-    shipping_address = serializers.DictField(required=False, default=dict)
+    shipping_address = AddressField(required=False, default=dict)
     pickup_location = serializers.CharField(max_length=32, required=False, default="")
     shipping_method = serializers.CharField(max_length=60, required=False, default="")
     shipping_price = serializers.DecimalField(min_value=0, default=0, **MONEY)
@@ -322,7 +347,7 @@ class OrderUpdateSerializer(InputSerializer):
     customer_phone = serializers.CharField(
         max_length=40, required=False, allow_blank=True
     )
-    shipping_address = serializers.DictField(required=False)
+    shipping_address = AddressField(required=False)
     shipping_method = serializers.CharField(
         max_length=60, required=False, allow_blank=True
     )

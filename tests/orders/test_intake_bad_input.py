@@ -79,3 +79,63 @@ def test_an_import_echoes_a_lone_surrogate_escaped(integration_api, catalogue):
     ]
     assert results[1]["errors"] == {"\\ud800": ["Unknown field."]}
     assert list(Order.objects.values_list("external_id", flat=True)) == ["E-3"]
+
+
+REFUSED_ADDRESSES = {
+    "a null character in a value": {"city": "Lon\x00don"},
+    "a lone surrogate in a value": {"city": f"Lon{SURROGATE}don"},
+    "a null character in a key": {"ci\x00ty": "London"},
+    "a lone surrogate in a key": {SURROGATE: "London"},
+    "an object as a value": {"city": {"name": "London"}},
+    "a list as a value": {"street": ["1 Analytical Row"]},
+    "a boolean as a value": {"residential": True},
+}
+
+
+@pytest.mark.parametrize("address", REFUSED_ADDRESSES.values(), ids=REFUSED_ADDRESSES)
+def test_an_address_takes_only_text_values_without_null_characters_or_surrogates(
+    integration_api, catalogue, address
+):
+    single = post_single(integration_api, payload(shipping_address=address))
+    batch = post_import(integration_api, [payload(shipping_address=address)])
+
+    assert single.status_code == 400
+    assert list(single.json()["errors"]) == ["shipping_address"]
+    (result,) = batch.json()["results"]
+    assert (result["status"], list(result["errors"])) == (
+        "failed",
+        ["shipping_address"],
+    )
+    assert Order.objects.count() == 0
+
+
+def test_an_address_takes_numbers_as_text_and_null_or_empty_values(
+    integration_api, catalogue
+):
+    address = {"address_line1": "1 Analytical Row", "postal_code": 12345}
+    address |= {"address_line2": None, "region": ""}
+
+    response = post_single(integration_api, payload(shipping_address=address))
+
+    assert response.status_code == 201, response.json()
+    assert Order.objects.get().shipping_address == {
+        "address_line1": "1 Analytical Row",
+        "postal_code": "12345",
+        "address_line2": None,
+        "region": "",
+    }
+
+
+def test_an_edit_holds_the_address_to_the_same_rules(place_order, api_client_for):
+    order = place_order()
+
+    response = api_client_for("csr").patch(
+        f"/api/v1/orders/{order.number}",
+        data=json.dumps({"shipping_address": {"city": "Lon\x00don"}}),
+        content_type="application/json",
+    )
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["shipping_address"]
+    order.refresh_from_db()
+    assert order.shipping_address["city"] == "London"
