@@ -21,9 +21,9 @@ from rest_framework.response import Response
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
 from rest_framework.views import APIView
 
-from oms.api.exceptions import renderable
+from oms.api.exceptions import field_errors, renderable
 from oms.api.permissions import roles_allowed
-from oms.api.schema import ERROR_RESPONSES
+from oms.api.schema import ERROR_RESPONSES, FieldErrorsField
 from oms.api.serializers import InputSerializer, RejectUnknownFieldsMixin
 from oms.roles import Role
 from orders import selectors, services
@@ -31,6 +31,7 @@ from orders.filters import OrderFilter
 from orders.intake import (
     MAX_IMPORT,
     ImportResult,
+    ImportStatus,
     LineInput,
     OrderInput,
     order_create,
@@ -463,13 +464,32 @@ class OrderSerializer(OrderSummarySerializer):
 
 
 class ImportResultSerializer(serializers.Serializer):
-    index = serializers.IntegerField()
-    external_id = serializers.CharField()
-    status = serializers.CharField(help_text="created, existing or failed")
-    number = serializers.CharField(source="order.number", default=None, allow_null=True)
-    code = serializers.CharField()
-    detail = serializers.CharField()
-    errors = serializers.DictField(child=serializers.ListField())
+    index = serializers.IntegerField(
+        help_text="The order's position in `orders`, from 0."
+    )
+    external_id = serializers.CharField(
+        help_text="As sent; empty when the order was not an object."
+    )
+    status = serializers.ChoiceField(choices=ImportStatus.choices)
+    number = serializers.CharField(
+        source="order.number",
+        default=None,
+        allow_null=True,
+        read_only=True,
+        help_text="The order created or found; null when it failed.",
+    )
+    code = serializers.CharField(
+        help_text="Why it failed: `invalid` (the body's shape), `invalid_order`, "
+        "`unknown_channel`, `duplicate_external_id`, `payment_declined`...; empty "
+        "unless failed."
+    )
+    detail = serializers.CharField(
+        help_text="The same for people; empty unless failed."
+    )
+    errors = FieldErrorsField(
+        help_text="The field errors of a failed order, as POST /api/v1/orders "
+        "answers them in its 400; empty otherwise."
+    )
 
 
 class ImportResponseSerializer(serializers.Serializer):
@@ -578,10 +598,10 @@ def _refused_entry(
     return ImportResult(
         index=index,
         external_id=renderable(str(external_id)),
-        status="failed",
+        status=ImportStatus.FAILED,
         code="invalid",
         detail="Invalid input.",
-        errors=renderable(refusal.detail),
+        errors=renderable(field_errors(refusal.detail)),
     )
 
 
@@ -612,7 +632,7 @@ class OrderImportApi(APIView):
             result.index = index
         merged = sorted([*results, *refused], key=lambda result: result.index)
         rows = ImportResultSerializer(merged, many=True).data
-        counts = {name: 0 for name in ("created", "existing", "failed")}
+        counts = dict.fromkeys(ImportStatus.values, 0)
         for row in rows:
             counts[row["status"]] += 1
         return Response({**counts, "results": rows})

@@ -90,15 +90,22 @@ class OrderInput:
         return hashlib.sha256(body.encode()).hexdigest()
 
 
+class ImportStatus(models.TextChoices):
+    CREATED = "created"
+    EXISTING = "existing"
+    FAILED = "failed"
+
+
 @dataclass
 class ImportResult:
     index: int
     external_id: str
-    status: str  # created | existing | failed
+    status: ImportStatus
     order: Order | None = None
     code: str = ""
     detail: str = ""
-    errors: dict[str, list[str]] = field(default_factory=dict)
+    # As a single intake's 400 gives them (`oms.api.exceptions.field_errors`).
+    errors: dict[str, list] = field(default_factory=dict)
 
 
 @dataclass
@@ -479,7 +486,7 @@ def _import(orders: Sequence[OrderInput]) -> list[ImportResult]:
     now = timezone.now()
     for index, data in enumerate(orders):
         result = ImportResult(
-            index=index, external_id=data.external_id, status="failed"
+            index=index, external_id=data.external_id, status=ImportStatus.FAILED
         )
         results.append(result)
         errs = _new_order_errors(data, lookups)
@@ -492,7 +499,8 @@ def _import(orders: Sequence[OrderInput]) -> list[ImportResult]:
         earlier = first_of.get((data.channel, data.external_id))
         try:
             if existing is not None:
-                result.order, result.status = _repeat(data, existing), "existing"
+                result.order = _repeat(data, existing)
+                result.status = ImportStatus.EXISTING
             elif earlier is not None:
                 _batch_repeat(data, earlier)
                 repeats_in_batch.append((result, earlier))
@@ -512,9 +520,13 @@ def _import(orders: Sequence[OrderInput]) -> list[ImportResult]:
             result.code, result.detail = refusal.code, refusal.message
             result.errors = refusal.field_errors
         else:
-            result.status, result.order = "created", prepared.order
+            result.status, result.order = ImportStatus.CREATED, prepared.order
     for result, earlier in repeats_in_batch:
         first = results[earlier.index]
-        result.status = "existing" if first.status == "created" else "failed"
+        result.status = (
+            ImportStatus.EXISTING
+            if first.status == ImportStatus.CREATED
+            else ImportStatus.FAILED
+        )
         result.order, result.code, result.detail = first.order, first.code, first.detail
     return results

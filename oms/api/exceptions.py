@@ -60,7 +60,10 @@ def too_large_body(limit: int) -> dict:
     return error_body(413, detail, "request_too_large")
 
 
-def _field_errors(detail) -> dict[str, list[str]]:
+def field_errors(detail) -> dict[str, list]:
+    """A `ValidationError`'s detail as the `errors` of the error shape: each field
+    → its messages; the errors of a nested value are one object in that list,
+    keyed and nested the same way."""
     if isinstance(detail, dict):
         flat = {}
         for field, messages in detail.items():
@@ -74,10 +77,10 @@ def _flatten(messages) -> list:
         if all(isinstance(m, (str, exceptions.ErrorDetail)) for m in messages):
             return [str(m) for m in messages]
         return [
-            _field_errors(m) if isinstance(m, dict) else _flatten(m) for m in messages
+            field_errors(m) if isinstance(m, dict) else _flatten(m) for m in messages
         ]
     if isinstance(messages, dict):
-        return [_field_errors(messages)]
+        return [field_errors(messages)]
     return [str(messages)]
 
 
@@ -157,7 +160,7 @@ def exception_handler(exc, context):
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        detail, errors = "Invalid input.", _field_errors(exc.detail)
+        detail, errors = "Invalid input.", field_errors(exc.detail)
     else:
         detail, errors = str(exc.detail), {}
     code = getattr(exc, "default_code", "error")
@@ -192,6 +195,7 @@ def server_error(request):
 __all__ = [
     "exception_handler",
     "error_body",
+    "field_errors",
     "json_error_response",
     "renderable",
     "not_found",

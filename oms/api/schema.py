@@ -1,8 +1,31 @@
 """Shared OpenAPI declarations so the schema states the error responses truthfully."""
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
-from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "description": "Each field → its messages. The errors of a nested value "
+        "are one object in its list, keyed by position or key and nested the same "
+        'way (`{"lines": [{"0": [{"quantity": ["…"]}]}]}`); a business rule names '
+        "a nested field in its key (`lines[0].sku`).",
+        "additionalProperties": {
+            "type": "array",
+            "items": {"oneOf": [{"type": "string"}, {"type": "object"}]},
+        },
+    }
+)
+class FieldErrorsField(serializers.DictField):
+    """The `errors` of the error shape (see `exceptions.field_errors`), shown as
+    they are."""
+
 
 ErrorSerializer = inline_serializer(
     "Error",
@@ -11,7 +34,7 @@ ErrorSerializer = inline_serializer(
         "title": serializers.CharField(),
         "status": serializers.IntegerField(),
         "detail": serializers.CharField(),
-        "errors": serializers.DictField(child=serializers.ListField()),
+        "errors": FieldErrorsField(),
     },
 )
 

@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import pytest
+from drf_spectacular.generators import SchemaGenerator
 
 from oms.models import Event
 from orders.models import Order
@@ -285,6 +286,23 @@ def test_an_import_refuses_an_external_id_repeated_with_another_body(
     assert results[2]["number"] == results[0]["number"]
     names = Order.objects.values_list("customer_name", flat=True)
     assert list(names) == (["Ada Lovelace"] if repeat == "existing" else [])
+
+
+def test_the_schema_shows_an_import_result_as_it_is_answered():
+    schemas = SchemaGenerator().get_schema(request=None, public=True)["components"]
+    result = schemas["schemas"]["ImportResult"]
+    error = schemas["schemas"]["Error"]
+
+    status = schemas["schemas"]["ImportResultStatusEnum"]
+    assert status["enum"] == ["created", "existing", "failed"]
+    assert result["properties"]["number"]["nullable"] is True
+    assert set(result["required"]) == set(result["properties"])
+    # The errors of a failed order are those of the single intake's 400.
+    errors = result["properties"]["errors"]
+    assert (
+        errors["additionalProperties"]
+        == error["properties"]["errors"]["additionalProperties"]
+    )
 
 
 def test_an_import_of_more_than_1000_orders_is_refused(integration_api, catalogue):

@@ -139,3 +139,35 @@ def test_an_edit_holds_the_address_to_the_same_rules(place_order, api_client_for
     assert list(response.json()["errors"]) == ["shipping_address"]
     order.refresh_from_db()
     assert order.shipping_address["city"] == "London"
+
+
+def with_line(**changes) -> dict:
+    order = payload()
+    order["lines"][0].update(changes)
+    return order
+
+
+BAD_ORDERS = {
+    "a line's bad quantity": with_line(quantity=0),
+    "a line's unknown field": with_line(colour="red"),
+    "a line that is not an object": payload(lines=["SKU-A"]),
+    "a bad tag": payload(tags=["gift", "x" * 51]),
+    "a bad address value": payload(shipping_address={"city": ["London"]}),
+    "an unknown field": payload(coupon="SAVE10"),
+    "a missing field": {k: v for k, v in payload().items() if k != "currency"},
+    "an unknown SKU": with_line(sku="NOPE"),
+    "a total that does not add up": payload(total="1.00"),
+}
+
+
+@pytest.mark.parametrize("order", BAD_ORDERS.values(), ids=BAD_ORDERS)
+def test_an_import_reports_the_errors_the_single_intake_gives(
+    integration_api, catalogue, order
+):
+    single = post_single(integration_api, order)
+    batch = post_import(integration_api, [order])
+
+    (result,) = batch.json()["results"]
+    assert single.status_code == 400
+    assert (result["status"], result["code"]) == ("failed", single.json()["type"])
+    assert result["errors"] == single.json()["errors"]
