@@ -287,11 +287,20 @@ class OrderInputSerializer(FieldsOnceMixin, InputSerializer):
         help_text="Required unless the order is free (a total of 0).",
     )
     customer_name = serializers.CharField(max_length=200, required=False, default="")
-    customer_email = serializers.EmailField(required=False, default="")
-    customer_phone = serializers.CharField(max_length=40, required=False, default="")
+    # Optional text: empty is "not given", as platforms send a field they lack.
+    customer_email = serializers.EmailField(
+        required=False, default="", allow_blank=True
+    )
+    customer_phone = serializers.CharField(
+        max_length=40, required=False, default="", allow_blank=True
+    )
     shipping_address = AddressField(required=False, default=dict)
-    pickup_location = serializers.CharField(max_length=32, required=False, default="")
-    shipping_method = serializers.CharField(max_length=60, required=False, default="")
+    pickup_location = serializers.CharField(
+        max_length=32, required=False, default="", allow_blank=True
+    )
+    shipping_method = serializers.CharField(
+        max_length=60, required=False, default="", allow_blank=True
+    )
     shipping_price = serializers.DecimalField(min_value=0, default=0, **MONEY)
     shipping_tax = serializers.DecimalField(min_value=0, default=0, **MONEY)
     discount = serializers.DecimalField(min_value=0, default=0, **MONEY)

@@ -171,3 +171,30 @@ def test_an_import_reports_the_errors_the_single_intake_gives(
     assert single.status_code == 400
     assert (result["status"], result["code"]) == ("failed", single.json()["type"])
     assert result["errors"] == single.json()["errors"]
+
+
+BLANK_OPTIONAL_FIELDS = ("customer_email", "customer_phone", "shipping_method")
+
+
+@pytest.mark.parametrize("name", [*BLANK_OPTIONAL_FIELDS, "pickup_location"])
+def test_an_empty_optional_field_counts_as_not_given(integration_api, catalogue, name):
+    without = {k: v for k, v in payload().items() if k != name}
+
+    blank = post_single(integration_api, {**without, name: ""})
+    again = post_single(integration_api, without)
+
+    assert blank.status_code == 201, blank.json()
+    assert again.status_code == 200
+    assert again.json()["number"] == blank.json()["number"]
+
+
+def test_a_bopis_order_with_an_empty_pickup_location_is_refused(
+    integration_api, catalogue
+):
+    body = payload(order_type="bopis", pickup_location="")
+
+    response = post_single(integration_api, body)
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["pickup_location"]
+    assert Order.objects.count() == 0

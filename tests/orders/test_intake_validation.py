@@ -54,6 +54,9 @@ ACCEPTED_BY_THE_QUICK_PATH = {
     "surrounding spaces": body(customer_name="  Ada  ", external_id=" EXT-9 "),
     "letters beyond ASCII": body(customer_name="Zoë Ångström-Łukasiewicz"),
     "a null fraud score": body(fraud_score=None),
+    "blank optional fields": body(
+        customer_email="", customer_phone="", pickup_location="", shipping_method=""
+    ),
     "four decimals": with_line(unit_price="0.1234"),
     "a final-sale line": with_line(final_sale=True),
     "final sale as DRF's text": with_line(final_sale="yes"),
