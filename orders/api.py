@@ -289,7 +289,7 @@ class OrderInputSerializer(FieldsOnceMixin, InputSerializer):
     customer_name = serializers.CharField(max_length=200, required=False, default="")
     # Optional text: empty is "not given", as platforms send a field they lack.
     customer_email = serializers.EmailField(
-        required=False, default="", allow_blank=True
+        max_length=254, required=False, default="", allow_blank=True
     )
     customer_phone = serializers.CharField(
         max_length=40, required=False, default="", allow_blank=True
@@ -353,7 +353,9 @@ class OrderImportSerializer(InputSerializer):
 
 class OrderUpdateSerializer(InputSerializer):
     customer_name = serializers.CharField(max_length=200, required=False)
-    customer_email = serializers.EmailField(required=False, allow_blank=True)
+    customer_email = serializers.EmailField(
+        max_length=254, required=False, allow_blank=True
+    )
     customer_phone = serializers.CharField(
         max_length=40, required=False, allow_blank=True
     )

@@ -198,3 +198,32 @@ def test_a_bopis_order_with_an_empty_pickup_location_is_refused(
     assert response.status_code == 400
     assert list(response.json()["errors"]) == ["pickup_location"]
     assert Order.objects.count() == 0
+
+
+# Valid by the email rules, longer than the 254 characters of the column.
+LONG_EMAIL = f"{'a' * 64}@{'b' * 63}.{'c' * 63}.{'d' * 63}.example"
+
+
+def test_an_email_longer_than_the_column_holds_is_a_400(integration_api, catalogue):
+    email = LONG_EMAIL
+
+    single = post_single(integration_api, payload(customer_email=email))
+    batch = post_import(integration_api, [payload(customer_email=email)])
+
+    assert single.status_code == 400
+    assert list(single.json()["errors"]) == ["customer_email"]
+    assert batch.json()["results"][0]["errors"] == single.json()["errors"]
+    assert Order.objects.count() == 0
+
+
+def test_an_edit_holds_the_email_to_the_column_too(place_order, api_client_for):
+    order = place_order()
+
+    response = api_client_for("csr").patch(
+        f"/api/v1/orders/{order.number}",
+        {"customer_email": LONG_EMAIL},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["customer_email"]
