@@ -24,6 +24,10 @@ def body_problem(request) -> str | None:
         data = json.loads(request.body)
     except (ValueError, UnicodeDecodeError) as exc:
         return f"JSON parse error - {exc}"
+    except RecursionError:
+        # Arrays or objects nested deeper than Python's parser recurses: no real
+        # request does that, and it was a 500.
+        return "JSON parse error - the body is nested too deeply."
     if not isinstance(data, dict):
         return f"The body must be a JSON object, not {type(data).__name__}."
     return None

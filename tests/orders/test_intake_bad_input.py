@@ -227,3 +227,14 @@ def test_an_edit_holds_the_email_to_the_column_too(place_order, api_client_for):
 
     assert response.status_code == 400
     assert list(response.json()["errors"]) == ["customer_email"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/orders", "/api/v1/orders/import"])
+def test_a_body_nested_too_deeply_to_parse_is_a_400(integration_api, catalogue, path):
+    depth = 100_000
+    body = '{"orders": ' + "[" * depth + "]" * depth + "}"
+
+    response = integration_api.post(path, data=body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["type"] == "parse_error"
