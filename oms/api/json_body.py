@@ -8,6 +8,11 @@ import json
 from oms.api.exceptions import json_error_response
 
 WRITE_METHODS = {"POST", "PUT", "PATCH"}
+# Arrays and objects nested deeper than this are refused: no request of this API
+# comes near, and DRF parses the body once more, deeper in the stack, where some
+# 900 levels already exhaust Python's recursion limit of 1,000.
+MAX_DEPTH = 100
+TOO_DEEP = f"JSON parse error - nested more than {MAX_DEPTH} levels deep."
 
 
 def _is_json(content_type: str) -> bool:
@@ -25,12 +30,27 @@ def body_problem(request) -> str | None:
     except (ValueError, UnicodeDecodeError) as exc:
         return f"JSON parse error - {exc}"
     except RecursionError:
-        # Arrays or objects nested deeper than Python's parser recurses: no real
-        # request does that, and it was a 500.
-        return "JSON parse error - the body is nested too deeply."
+        return TOO_DEEP
     if not isinstance(data, dict):
         return f"The body must be a JSON object, not {type(data).__name__}."
+    if _depth(data) > MAX_DEPTH:
+        return TOO_DEEP
     return None
+
+
+def _depth(data: dict) -> int:
+    """How many levels of arrays and objects `data` nests, counted level by level
+    rather than by recursion."""
+    depth, level = 0, [data]
+    while level:
+        depth += 1
+        level = [
+            child
+            for value in level
+            for child in (value.values() if isinstance(value, dict) else value)
+            if isinstance(child, dict | list)
+        ]
+    return depth
 
 
 class JsonBodyMiddleware:
