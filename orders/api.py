@@ -479,7 +479,8 @@ class ImportResultSerializer(serializers.Serializer):
         help_text="The order's position in `orders`, from 0."
     )
     external_id = serializers.CharField(
-        help_text="As sent; empty when the order was not an object."
+        help_text="As sent; empty when it is not text or a number, or the order "
+        "not an object."
     )
     status = serializers.ChoiceField(choices=ImportStatus.choices)
     number = serializers.CharField(
@@ -604,8 +605,11 @@ def _refused_entry(
 ) -> ImportResult:
     """The result of an import entry that its serializer refused. It echoes what
     the client sent, its external id and the names of unknown fields, so it is
-    made renderable."""
+    made renderable. An external id that is not text or a number is not echoed:
+    a list's or an object's Python text means nothing to the client."""
     external_id = raw.get("external_id", "") if type(raw) is dict else ""
+    if not isinstance(external_id, str | int | float):
+        external_id = ""
     return ImportResult(
         index=index,
         external_id=renderable(str(external_id)),

@@ -241,3 +241,15 @@ def test_a_body_nested_too_deeply_is_a_400(integration_api, catalogue, path, dep
 
     assert response.status_code == 400
     assert response.json()["type"] == "parse_error"
+
+
+def test_an_import_echoes_an_external_id_only_when_it_is_text_or_a_number(
+    integration_api, catalogue
+):
+    external_ids = [["A-1"], {"id": "A-2"}, 3, "A-4"]
+    orders = [payload(external_id=value, currency=None) for value in external_ids]
+
+    response = post_import(integration_api, orders)
+
+    echoed = [result["external_id"] for result in response.json()["results"]]
+    assert echoed == ["", "", "3", "A-4"]
