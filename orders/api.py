@@ -24,7 +24,11 @@ from rest_framework.views import APIView
 from oms.api.exceptions import field_errors, renderable
 from oms.api.permissions import roles_allowed
 from oms.api.schema import ERROR_RESPONSES, FieldErrorsField
-from oms.api.serializers import InputSerializer, RejectUnknownFieldsMixin
+from oms.api.serializers import (
+    UNSTORABLE_CHARACTERS,
+    InputSerializer,
+    RejectUnknownFieldsMixin,
+)
 from oms.roles import Role
 from orders import selectors, services
 from orders.filters import OrderFilter
@@ -99,7 +103,6 @@ class NotPlain(Exception):
     """A payload outside the plain shapes `plain_validation` takes: DRF decides."""
 
 
-_PROHIBITED_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
 _KNOWN_VALIDATORS = (
     validators.MaxLengthValidator,
     validators.MinLengthValidator,
@@ -118,7 +121,7 @@ def _plain_text(field: serializers.CharField, value) -> str:
         (not text and not field.allow_blank)
         or (field.max_length is not None and len(text) > field.max_length)
         or (field.min_length is not None and len(text) < field.min_length)
-        or _PROHIBITED_CHARACTERS.search(text)
+        or UNSTORABLE_CHARACTERS.search(text)
     ):
         raise NotPlain
     return text
@@ -265,7 +268,7 @@ class AddressField(serializers.DictField):
 
     def to_internal_value(self, data):
         if isinstance(data, dict) and any(
-            _PROHIBITED_CHARACTERS.search(str(key)) for key in data
+            UNSTORABLE_CHARACTERS.search(str(key)) for key in data
         ):
             self.fail("bad_key")
         return super().to_internal_value(data)

@@ -529,4 +529,5 @@ def _import(orders: Sequence[OrderInput]) -> list[ImportResult]:
             else ImportStatus.FAILED
         )
         result.order, result.code, result.detail = first.order, first.code, first.detail
+        result.errors = first.errors
     return results

@@ -13,7 +13,7 @@ from oms import selectors
 from oms.api.pagination import IdCursorPagination
 from oms.api.permissions import roles_allowed
 from oms.api.schema import ERROR_RESPONSES
-from oms.api.serializers import InputSerializer
+from oms.api.serializers import InputSerializer, StorableDictField
 from oms.jobs import job_kind
 from oms.models import Job, JobRow, JobRowStatus
 from oms.roles import STAFF_ROLES
@@ -69,11 +69,11 @@ class JobRowSerializer(serializers.ModelSerializer):
 class JobCreateSerializer(InputSerializer):
     kind = serializers.CharField(max_length=60)
     dry_run = serializers.BooleanField(default=False)
-    params = serializers.DictField(
+    params = StorableDictField(
         child=serializers.CharField(allow_blank=True), required=False, default=dict
     )
     rows = serializers.ListField(
-        child=serializers.DictField(), required=False, max_length=100_000
+        child=StorableDictField(), required=False, max_length=100_000
     )
     file = serializers.FileField(required=False, help_text="A CSV instead of rows.")
 

@@ -10,7 +10,12 @@ from rest_framework.views import APIView
 
 from oms.api.permissions import roles_allowed, roles_by_method
 from oms.api.schema import ERROR_RESPONSES
-from oms.api.serializers import InputModelSerializer, InputSerializer
+from oms.api.serializers import (
+    InputModelSerializer,
+    InputSerializer,
+    StorableDictField,
+    StorableJSONField,
+)
 from oms.errors import ApplicationError
 from oms.roles import Role
 from orders.workflows import dry_run, selectors, services
@@ -37,7 +42,7 @@ class OrderTypeInputSerializer(InputSerializer):
     code = serializers.CharField(max_length=20, required=False)
     name = serializers.CharField(max_length=100, required=False)
     flow = serializers.CharField(max_length=20, required=False)
-    stages = serializers.JSONField(required=False)
+    stages = StorableJSONField(required=False)
     active = serializers.BooleanField(required=False)
     description = serializers.CharField(required=False, allow_blank=True)
     copy_from = serializers.CharField(
@@ -72,14 +77,14 @@ class StepInputSerializer(InputSerializer):
     position = serializers.IntegerField(min_value=0, required=False)
     name = serializers.CharField(max_length=100, required=False)
     action = serializers.CharField(max_length=40, required=False)
-    params = serializers.JSONField(required=False)
+    params = StorableJSONField(required=False)
     runs_group = serializers.CharField(max_length=40, required=False, allow_blank=True)
     active = serializers.BooleanField(required=False)
     stop_on_error = serializers.BooleanField(required=False)
     timing = serializers.CharField(max_length=10, required=False)
     condition = serializers.CharField(max_length=20, required=False)
-    enabled_for = serializers.JSONField(required=False)
-    disabled_for = serializers.JSONField(required=False)
+    enabled_for = StorableJSONField(required=False)
+    disabled_for = StorableJSONField(required=False)
 
 
 class GroupSerializer(InputModelSerializer):
@@ -99,7 +104,7 @@ class DryRunInputSerializer(InputSerializer):
     order_type = serializers.CharField(max_length=20, required=False)
     stage = serializers.CharField(max_length=20, required=False)
     steps = serializers.ListField(
-        child=serializers.DictField(), required=False, max_length=50
+        child=StorableDictField(), required=False, max_length=50
     )
 
     def validate(self, attrs):

@@ -284,6 +284,7 @@ def test_an_import_refuses_an_external_id_repeated_with_another_body(
     )
     assert results[1]["number"] is None
     assert results[2]["number"] == results[0]["number"]
+    assert results[2]["errors"] == results[0]["errors"]
     names = Order.objects.values_list("customer_name", flat=True)
     assert list(names) == (["Ada Lovelace"] if repeat == "existing" else [])
 

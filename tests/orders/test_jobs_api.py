@@ -2,6 +2,7 @@
 cancel, role checks per kind."""
 
 import io
+import json
 
 import pytest
 
@@ -128,3 +129,25 @@ def test_bad_input_is_a_400_and_writes_nothing(csr_api):
     assert neither.status_code == 400
     assert not Job.objects.exists()
     assert not Order.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"kind": "orders.cancel", "params": {"reason": "x", "\ud800": "y"}},
+        {"kind": "orders.cancel", "params": {"reason": "x"}, "rows": [{"\x00": "1"}]},
+        {"kind": "orders.cancel", "params": {"reason": "x"}, "rows": [{"n": "\udfff"}]},
+    ],
+)
+def test_text_that_cannot_be_stored_is_a_400_and_writes_nothing(csr_api, body):
+    """A null character or a lone surrogate (JSON carries both; PostgreSQL and
+    UTF-8 refuse them) in a key or value of the params or of a row."""
+    body.setdefault("rows", [{"number": "OMS-1"}])
+
+    response = csr_api.post(
+        "/api/v1/jobs", json.dumps(body), content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) <= {"params", "rows"}
+    assert not Job.objects.exists()

@@ -1,6 +1,8 @@
 """The workflow API: admins configure, customer service reads and retries; bad
 input is a 400 with field errors and writes nothing."""
 
+import json
+
 import pytest
 from django.core import mail
 
@@ -83,13 +85,25 @@ def test_a_csr_may_read_but_not_configure(api_client_for):
             "timing",
         ),
         ({"stage": "opened", "name": "A", "action": "run_group"}, "runs_group"),
+        (
+            {"stage": "opened", "name": "A", "action": "add_tags",
+             "params": {"tags": ["x"]}, "enabled_for": {"shipping_methods": ["a\x00"]}},
+            "enabled_for",
+        ),
+        (
+            {"stage": "opened", "name": "A", "action": "add_tags",
+             "params": {"tags": ["x"], "\ud800": 1}},
+            "params",
+        ),
     ],
 )  # fmt: skip
 def test_an_invalid_step_is_a_400_naming_the_field(admin_api, body, field):
     before = WorkflowStep.objects.count()
 
     response = admin_api.post(
-        "/api/v1/workflow-steps", {"order_type": "standard", **body}, format="json"
+        "/api/v1/workflow-steps",
+        json.dumps({"order_type": "standard", **body}),
+        content_type="application/json",
     )
 
     assert response.status_code == 400, response.json()
