@@ -289,8 +289,11 @@ class OrderInputSerializer(FieldsOnceMixin, InputSerializer):
         default="",
         help_text="Required unless the order is free (a total of 0).",
     )
-    customer_name = serializers.CharField(max_length=200, required=False, default="")
-    # Optional text: empty is "not given", as platforms send a field they lack.
+    # Optional text: empty is "not given", as platforms send a field they lack
+    # (a walk-in sale at a till has no customer name).
+    customer_name = serializers.CharField(
+        max_length=200, required=False, default="", allow_blank=True
+    )
     customer_email = serializers.EmailField(
         max_length=254, required=False, default="", allow_blank=True
     )
@@ -312,7 +315,12 @@ class OrderInputSerializer(FieldsOnceMixin, InputSerializer):
         child=serializers.CharField(max_length=50), required=False, default=list
     )
     fraud_score = serializers.DecimalField(
-        max_digits=6, decimal_places=2, required=False, allow_null=True, default=None
+        max_digits=6,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        allow_null=True,
+        default=None,
     )
     placed_at = serializers.DateTimeField(required=False, default=None)
     promise_date = serializers.DateField(required=False, default=None)

@@ -174,10 +174,17 @@ def test_an_import_reports_the_errors_the_single_intake_gives(
     assert result["errors"] == single.json()["errors"]
 
 
-BLANK_OPTIONAL_FIELDS = ("customer_email", "customer_phone", "shipping_method")
+# A walk-in sale at a till has no customer name; a platform sends what it lacks as "".
+BLANK_OPTIONAL_FIELDS = (
+    "customer_name",
+    "customer_email",
+    "customer_phone",
+    "shipping_method",
+    "pickup_location",
+)
 
 
-@pytest.mark.parametrize("name", [*BLANK_OPTIONAL_FIELDS, "pickup_location"])
+@pytest.mark.parametrize("name", BLANK_OPTIONAL_FIELDS)
 def test_an_empty_optional_field_counts_as_not_given(integration_api, catalogue, name):
     without = {k: v for k, v in payload().items() if k != name}
 
@@ -187,6 +194,14 @@ def test_an_empty_optional_field_counts_as_not_given(integration_api, catalogue,
     assert blank.status_code == 201, blank.json()
     assert again.status_code == 200
     assert again.json()["number"] == blank.json()["number"]
+
+
+def test_a_negative_fraud_score_is_a_400(integration_api, catalogue):
+    response = post_single(integration_api, payload(fraud_score="-10.00"))
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["fraud_score"]
+    assert Order.objects.count() == 0
 
 
 def test_a_bopis_order_with_an_empty_pickup_location_is_refused(
