@@ -4,6 +4,7 @@ approved, shipped and cancelled with no money to move."""
 from decimal import Decimal
 
 import pytest
+from django.test import Client
 
 from inventory import services as inventory_services
 from orders.intake import LineInput
@@ -119,3 +120,26 @@ def test_a_free_pos_sale_completes_at_the_till(place_order, products, store):
     assert order.status == Order.Status.COMPLETED
     assert order.lines.get().quantity_fulfilled == 1
     assert not PaymentAccount.objects.exists()
+
+
+def test_a_free_orders_page_shows_no_payment_and_cancels_items_for_nothing(
+    opened_order, make_user
+):
+    order = opened_order(
+        payment_token="", lines=FREE_LINES, shipping_price=0, shipping_tax=0
+    )
+    line = order.lines.get()
+    csr = Client()
+    csr.force_login(make_user("csr"))
+
+    page = csr.get(f"/backoffice/orders/{order.number}/")
+    preview = csr.post(
+        f"/backoffice/orders/{order.number}/cancel-items/",
+        {f"qty-{line.pk}": "1", "reason": "Damaged"},
+    )
+
+    assert page.status_code == 200
+    assert "Nothing to pay: a free order" in page.content.decode()
+    assert "Cancel whole order" in page.content.decode()
+    assert preview.status_code == 200
+    assert "0.00 USD" in preview.content.decode()
