@@ -24,12 +24,9 @@ from rest_framework.views import APIView
 from oms.api.exceptions import field_errors, renderable
 from oms.api.permissions import roles_allowed
 from oms.api.schema import ERROR_RESPONSES, FieldErrorsField
-from oms.api.serializers import (
-    UNSTORABLE_CHARACTERS,
-    InputSerializer,
-    RejectUnknownFieldsMixin,
-)
+from oms.api.serializers import InputSerializer, RejectUnknownFieldsMixin
 from oms.roles import Role
+from oms.text import UNSTORABLE_CHARACTERS
 from orders import selectors, services
 from orders.filters import OrderFilter
 from orders.intake import (
@@ -287,6 +284,7 @@ class OrderInputSerializer(FieldsOnceMixin, InputSerializer):
         max_length=200,
         required=False,
         default="",
+        allow_blank=True,
         help_text="Required unless the order is free (a total of 0).",
     )
     # Optional text: empty is "not given", as platforms send a field they lack
@@ -363,7 +361,9 @@ class OrderImportSerializer(InputSerializer):
 
 
 class OrderUpdateSerializer(InputSerializer):
-    customer_name = serializers.CharField(max_length=200, required=False)
+    customer_name = serializers.CharField(
+        max_length=200, required=False, allow_blank=True
+    )
     customer_email = serializers.EmailField(
         max_length=254, required=False, allow_blank=True
     )
@@ -554,7 +554,11 @@ def _detail(order: Order) -> Response:
 
 def _answer(order: Order) -> Response:
     """An order (as `order_get` loads it) with its version as the `ETag`."""
-    response = Response(OrderSerializer(order).data)
+    return _tagged(Response(OrderSerializer(order).data), order)
+
+
+def _tagged(response: Response, order: Order) -> Response:
+    """`response` with the order's version as its `ETag`, for the next change."""
     version = services.order_version(order=order, lines=order.lines.all())
     response["ETag"] = f'"{version}"'
     return response
@@ -701,7 +705,9 @@ class OrderApproveApi(APIView):
     permission_classes = [Staff]
 
     @extend_schema(
-        request=CommentSerializer, responses={200: OrderSerializer, **ERROR_RESPONSES}
+        request=CommentSerializer,
+        responses={200: OrderSerializer, **ERROR_RESPONSES},
+        parameters=[IF_MATCH],
     )
     def post(self, request, number: str):
         order = selectors.order_get(number=number)
@@ -711,6 +717,7 @@ class OrderApproveApi(APIView):
             order=order,
             actor=request.user,
             comment=serializer.validated_data["comment"],
+            expected_version=_if_match(request),
         )
         return _detail(order)
 
@@ -764,7 +771,10 @@ class OrderCancelItemsApi(APIView):
             reason=serializer.validated_data["reason"],
             expected_version=_if_match(request),
         )
-        return Response(RefundPlanSerializer(plan).data)
+        return _tagged(
+            Response(RefundPlanSerializer(plan).data),
+            selectors.order_get(number=number),
+        )
 
 
 class OrderSwapItemsApi(APIView):
@@ -792,7 +802,10 @@ class OrderSwapItemsApi(APIView):
             reason=data["reason"],
             expected_version=_if_match(request),
         )
-        return Response(OrderLineSerializer(new_line).data)
+        return _tagged(
+            Response(OrderLineSerializer(new_line).data),
+            selectors.order_get(number=number),
+        )
 
 
 class OrderTimelineApi(APIView):

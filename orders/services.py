@@ -100,10 +100,19 @@ EDITABLE_FIELDS = (
     "shipping_method",
     "notes",
 )
-# What a CSR sees of an order when they decide on a change: contact and address,
-# the total and what was credited, and each line's units and amounts. Routing
-# moving units between open and allocated leaves it as it is.
-VERSIONED_ORDER_FIELDS = (*EDITABLE_FIELDS, "total", "shipping_credited")
+# What a CSR sees of an order when they decide on a change: its stage and holds,
+# contact, address and pickup store, the total and what was credited, and each
+# line's units and amounts. Routing moving units between open and allocated, and
+# the order from opened to in fulfillment, leaves it as it is.
+VERSIONED_ORDER_FIELDS = (
+    *EDITABLE_FIELDS,
+    "hold_reasons",
+    "pickup_location_id",
+    "total",
+    "exchange_credit",
+    "shipping_credited",
+)
+_ROUTED = {Order.Status.OPENED, Order.Status.IN_FULFILLMENT}
 VERSIONED_LINE_FIELDS = (
     "sku",
     "quantity",
@@ -122,8 +131,9 @@ def order_version(*, order: Order, lines: Iterable[OrderLine]) -> str:
     """A short digest of the order as a page showed it. A page sends it back with
     the change it confirms, and the service refuses the change when the order has
     moved on since (`_require_version`)."""
+    stage = "routed" if order.status in _ROUTED else order.status
     state = (
-        [getattr(order, name) for name in VERSIONED_ORDER_FIELDS],
+        [stage, *(getattr(order, name) for name in VERSIONED_ORDER_FIELDS)],
         [
             (line.pk, *(getattr(line, name) for name in VERSIONED_LINE_FIELDS))
             for line in sorted(lines, key=lambda line: line.pk)
@@ -135,8 +145,8 @@ def order_version(*, order: Order, lines: Iterable[OrderLine]) -> str:
 def _require_version(order: Order, expected: str | None) -> None:
     """409 `order_changed` when a page's confirmation was worked out from another
     state of the locked order (another user's change, a shipment, or the same form
-    sent twice). `None`: the caller does not check (API clients send an
-    `Idempotency-Key` instead)."""
+    sent twice), or an API client's `If-Match`. `None`: the caller does not check
+    (the change applies to the order as it is now)."""
     if expected is not None and expected != order_version(
         order=order, lines=order.locked_lines
     ):
@@ -654,9 +664,13 @@ def _approve(*, order: Order, actor, comment: str) -> Order:
     return order
 
 
-def order_approve(*, order: Order, actor, comment: str) -> Order:
+def order_approve(
+    *, order: Order, actor, comment: str, expected_version: str | None = None
+) -> Order:
     """Approve a held order by hand (a CSR's decision, with a comment): on_hold →
-    opened, into its queue. A comment is required. NOWAIT lock."""
+    opened, into its queue. A comment is required. NOWAIT lock; with
+    `expected_version`, 409 `order_changed` if the order moved on since (a new hold
+    reason, say)."""
     if not comment.strip():
         raise ApplicationError(
             "Say why the order is approved.",
@@ -665,6 +679,7 @@ def order_approve(*, order: Order, actor, comment: str) -> Order:
         )
     with transition_atomic():
         order = lock_order(order_id=order.pk)
+        _require_version(order, expected_version)
         return _approve(order=order, actor=actor, comment=comment.strip())
 
 

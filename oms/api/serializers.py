@@ -8,16 +8,12 @@ serializer used for both input and output are declared, so a client may send bac
 what it read.
 """
 
-import re
-
 from rest_framework import serializers
 from rest_framework.utils import html
 
-UNKNOWN_FIELD = "Unknown field."
+from oms.text import holds_unstorable_text
 
-# What a text cannot hold to be stored: PostgreSQL refuses the null character, in
-# text as in jsonb, and UTF-8 cannot encode a lone surrogate (JSON can carry both).
-UNSTORABLE_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
+UNKNOWN_FIELD = "Unknown field."
 
 
 def _undeclared(data, fields) -> list[str]:
@@ -59,19 +55,6 @@ def strict_request_bodies(result, generator, request, public):
     return result
 
 
-def _holds_unstorable_text(value) -> bool:
-    if isinstance(value, str):
-        return bool(UNSTORABLE_CHARACTERS.search(value))
-    if isinstance(value, dict):
-        return any(
-            _holds_unstorable_text(key) or _holds_unstorable_text(item)
-            for key, item in value.items()
-        )
-    if isinstance(value, list):
-        return any(_holds_unstorable_text(item) for item in value)
-    return False
-
-
 class StorableMixin:
     """For free JSON fields: a key or a string anywhere inside that holds a null
     character or a lone surrogate is a field error, not a database failure."""
@@ -83,7 +66,7 @@ class StorableMixin:
 
     def to_internal_value(self, data):
         value = super().to_internal_value(data)
-        if _holds_unstorable_text(value):
+        if holds_unstorable_text(value):
             self.fail("unstorable")
         return value
 

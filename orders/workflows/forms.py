@@ -5,6 +5,7 @@ import json
 
 from django import forms
 
+from oms.text import holds_unstorable_text
 from orders.workflows.actions import action_choices
 from orders.workflows.config import SCOPE_KEYS
 from orders.workflows.models import (
@@ -121,6 +122,10 @@ class StepForm(forms.Form):
             raise forms.ValidationError(f"Not valid JSON: {exc.msg}.") from exc
         if not isinstance(params, dict):
             raise forms.ValidationError("A JSON object, in braces.")
+        if holds_unstorable_text(params):
+            raise forms.ValidationError(
+                "Holds a null character or a lone surrogate, which cannot be stored."
+            )
         return params
 
     def step_fields(self) -> dict:

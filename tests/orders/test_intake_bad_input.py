@@ -245,6 +245,20 @@ def test_an_edit_holds_the_email_to_the_column_too(place_order, api_client_for):
     assert list(response.json()["errors"]) == ["customer_email"]
 
 
+def test_an_edit_may_clear_what_intake_may_leave_empty(place_order, api_client_for):
+    order = place_order()
+
+    response = api_client_for("csr").patch(
+        f"/api/v1/orders/{order.number}",
+        {"customer_name": "", "customer_phone": ""},
+        format="json",
+    )
+
+    assert response.status_code == 200, response.json()
+    order.refresh_from_db()
+    assert (order.customer_name, order.customer_phone) == ("", "")
+
+
 # Past the limit; deep enough for DRF's parse, deeper in the stack than the first
 # one, to exhaust Python's recursion; too deep for even the first parse.
 @pytest.mark.parametrize("depth", [MAX_DEPTH, 900, 100_000])

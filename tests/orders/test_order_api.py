@@ -1,8 +1,12 @@
 """Reading orders through the API: list filters, detail, timeline."""
 
+from decimal import Decimal
+
 import pytest
+from django.utils import timezone
 
 from orders import services
+from orders.models import Order
 
 pytestmark = pytest.mark.django_db
 
@@ -111,3 +115,47 @@ def test_cancel_items_with_an_old_etag_is_refused(opened_order, api_client_for):
     )
     line.refresh_from_db()
     assert line.quantity_cancelled == 2
+
+
+def test_approving_a_held_order_moves_its_etag_on(channel, place_order, api_client_for):
+    """A CSR's cancel worked out while the order was held is refused once another
+    CSR approved it; approve itself honours If-Match."""
+    channel.order_value_limit = Decimal("50.00")
+    channel.save()
+    order = place_order()
+    Order.objects.filter(pk=order.pk).update(grace_period_ends_at=timezone.now())
+    services.order_open(order_id=order.pk)
+    csr = api_client_for("csr")
+    held = csr.get(f"/api/v1/orders/{order.number}")["ETag"]
+
+    approved = csr.post(
+        f"/api/v1/orders/{order.number}/approve",
+        {"comment": "Known customer"},
+        format="json",
+        HTTP_IF_MATCH=held,
+    )
+    cancel = csr.post(
+        f"/api/v1/orders/{order.number}/cancel",
+        {"reason": "Fraud"},
+        format="json",
+        HTTP_IF_MATCH=held,
+    )
+
+    assert approved.status_code == 200
+    assert approved["ETag"] != held
+    assert cancel.status_code == 409
+    assert Order.objects.get(pk=order.pk).status == "opened"
+
+
+def test_cancel_items_answers_with_the_orders_new_etag(opened_order, api_client_for):
+    order = opened_order()
+    csr = api_client_for("csr")
+    line = order.lines.get(sku="SKU-A")
+
+    response = csr.post(
+        f"/api/v1/orders/{order.number}/cancel-items",
+        {"reason": "Damaged", "items": [{"line_id": line.pk, "quantity": 1}]},
+        format="json",
+    )
+
+    assert response["ETag"] == csr.get(f"/api/v1/orders/{order.number}")["ETag"]

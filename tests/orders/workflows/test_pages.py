@@ -74,8 +74,14 @@ def test_bad_parameters_are_shown_on_the_form_and_nothing_is_saved(admin_client)
         step_form(action="notify_customer", params='{"notification": "poem"}'),
     )
 
+    unstorable = admin_client.post(
+        "/backoffice/workflows/standard/",
+        step_form(action="notify_customer", params='{"notification": "\\ud800"}'),
+    )
+
     assert "Not valid JSON" in bad_json.content.decode()
     assert "is not a valid choice" in bad_value.content.decode()
+    assert "cannot be stored" in unstorable.content.decode()
     assert WorkflowStep.objects.count() == before
 
 
