@@ -35,7 +35,8 @@ def capturable_by_authorization(
     first, from the account's transactions in the order they were made.
 
     A renewal replaces what the earlier authorizations had left (`renews_amount`),
-    taken from them oldest first. A draw made while a renewal was still pending
+    taken from them oldest first; the voids that release those holds at the
+    gateway take nothing more. A draw made while a renewal was still pending
     can leave an earlier authorization below zero; the renewal then holds that
     much more, and the total stays what the account can capture."""
     authorizations: dict[int, PaymentTransaction] = {}
@@ -45,9 +46,37 @@ def capturable_by_authorization(
             _take_oldest_first(left, txn.renews_amount)
             authorizations[txn.pk] = txn
             left[txn.pk] = txn.amount
-        elif txn.kind in (Kind.CAPTURE, Kind.VOID) and txn.status in COUNTED:
+        elif (
+            txn.kind in (Kind.CAPTURE, Kind.VOID)
+            and txn.status in COUNTED
+            and not txn.is_renewal_release
+        ):
             _add(left, txn.authorization_id, -txn.amount)
     return [Balance(authorizations[pk], left[pk]) for pk in authorizations]
+
+
+def held_before_renewal(
+    history: Iterable[PaymentTransaction], renewal: PaymentTransaction
+) -> list[Balance]:
+    """What each authorization made before `renewal` still holds at the gateway,
+    oldest first, leaving out those that hold nothing: its amount less every
+    capture and void under it (those under way included, made before or after
+    the renewal) and less earlier releases (whatever became of them: one refused
+    is not asked again). That is the hold the renewal took over, to release."""
+    authorizations: dict[int, PaymentTransaction] = {}
+    held: dict[int, Decimal] = {}
+    for txn in history:
+        if txn.kind == Kind.AUTHORIZE:
+            if txn.status == Status.SUCCEEDED and txn.pk < renewal.pk:
+                authorizations[txn.pk] = txn
+                _add(held, txn.pk, txn.amount)
+        elif txn.kind != Kind.REFUND and (
+            txn.status in COUNTED or txn.is_renewal_release
+        ):
+            _add(held, txn.authorization_id, -txn.amount)
+    return [
+        Balance(authorizations[pk], held[pk]) for pk in authorizations if held[pk] > 0
+    ]
 
 
 def refundable_by_authorization(

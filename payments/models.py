@@ -45,6 +45,12 @@ class TransactionStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+# The `reference` of a void that releases at the gateway the hold a renewal took
+# over: the books counted that remainder as voided when the renewal succeeded.
+RENEWAL_RELEASE = "renewal release"
+RENEWAL_RELEASES = Q(kind=TransactionKind.VOID, reference=RENEWAL_RELEASE)
+
+
 class PaymentAccount(FSMModelMixin, models.Model):
     """The authorization of one owner and what became of it.
 
@@ -308,6 +314,11 @@ class PaymentTransaction(FSMModelMixin, models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} {self.amount} ({self.status})"
+
+    @property
+    def is_renewal_release(self) -> bool:
+        """A void of the hold a renewal took over: it moves nothing in the books."""
+        return self.kind == self.Kind.VOID and self.reference == RENEWAL_RELEASE
 
     @transition(field=status, source=Status.PENDING, target=Status.SUCCEEDED)
     def succeed(self) -> None:

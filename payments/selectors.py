@@ -6,7 +6,7 @@ from decimal import Decimal
 from django.db.models import F, Prefetch, QuerySet, Sum
 from django.utils import timezone
 
-from payments.models import PaymentAccount, PaymentTransaction
+from payments.models import RENEWAL_RELEASES, PaymentAccount, PaymentTransaction
 
 
 def _transactions() -> Prefetch:
@@ -85,9 +85,15 @@ def payment_transaction_list(*, status: str = "") -> QuerySet[PaymentTransaction
 
 
 def _pending_total(account: PaymentAccount, *kinds: str) -> Decimal:
-    total = PaymentTransaction.objects.filter(
-        account=account, kind__in=kinds, status=PaymentTransaction.Status.PENDING
-    ).aggregate(total=Sum("amount"))["total"]
+    # A renewal's release of an old hold is not counted: the renewal already
+    # counted that remainder as voided.
+    total = (
+        PaymentTransaction.objects.filter(
+            account=account, kind__in=kinds, status=PaymentTransaction.Status.PENDING
+        )
+        .exclude(RENEWAL_RELEASES)
+        .aggregate(total=Sum("amount"))["total"]
+    )
     return total or Decimal("0")
 
 

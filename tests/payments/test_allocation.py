@@ -11,15 +11,16 @@ from payments.allocation import (
     Balance,
     allocate,
     capturable_by_authorization,
+    held_before_renewal,
     refundable_by_authorization,
 )
-from payments.models import PaymentTransaction
+from payments.models import RENEWAL_RELEASE, PaymentTransaction
 
 D = Decimal
 _ids = itertools.count(1)
 
 
-def txn(kind, amount, status="succeeded", on=None, renews="0"):
+def txn(kind, amount, status="succeeded", on=None, renews="0", reference=""):
     return PaymentTransaction(
         pk=next(_ids),
         kind=kind,
@@ -27,7 +28,12 @@ def txn(kind, amount, status="succeeded", on=None, renews="0"):
         status=status,
         authorization=on,
         renews_amount=D(renews),
+        reference=reference,
     )
+
+
+def release(amount, on, status="succeeded"):
+    return txn("void", amount, status=status, on=on, reference=RENEWAL_RELEASE)
 
 
 def left(balances) -> list[Decimal]:
@@ -70,6 +76,37 @@ def test_a_draw_made_while_a_renewal_was_pending_keeps_the_total_exact():
     # The account can capture 100 + 100 − 100 renewed − 30 = 70.
     assert left(balances) == [D("-30"), D("100")]
     assert allocate(D("70"), balances) == [(renewal, D("70"))]
+
+
+def test_a_renewal_releases_what_each_earlier_hold_still_holds_at_the_gateway():
+    first = txn("authorize", "100")
+    renewal = txn("authorize", "100", renews="100")  # asked first, settled later
+    captured_meanwhile = txn("capture", "30", on=first)
+    later = txn("authorize", "20")  # made after the renewal: not renewed by it
+
+    held = held_before_renewal([first, renewal, captured_meanwhile, later], renewal)
+
+    assert [(b.authorization, b.amount) for b in held] == [(first, D("70"))]
+
+
+def test_a_hold_released_once_is_not_released_again_whatever_became_of_it():
+    first, extra = txn("authorize", "55"), txn("authorize", "22")
+    renewal = txn("authorize", "77", renews="77")
+    refused, under_way = release("55", first, "failed"), release("22", extra, "pending")
+    again = txn("authorize", "77", renews="77")
+    history = [first, extra, renewal, refused, under_way, again]
+
+    held = held_before_renewal(history, again)
+
+    assert [(b.authorization, b.amount) for b in held] == [(renewal, D("77"))]
+
+
+def test_releases_take_nothing_from_what_the_account_can_capture():
+    first = txn("authorize", "100")
+    renewal = txn("authorize", "100", renews="100")
+    history = [first, renewal, release("100", first, "pending")]
+
+    assert left(capturable_by_authorization(history)) == [D("0"), D("100")]
 
 
 def test_what_can_be_refunded_is_what_each_authorization_captured():
