@@ -1,11 +1,15 @@
 from django.urls import reverse
 
 from oms.roles import Role
-from payments.models import PaymentTransaction
+from payments.models import RENEWAL_RELEASES, PaymentTransaction
 
 
 def attention_counters(user) -> list[dict]:
-    failed = PaymentTransaction.objects.filter(status=PaymentTransaction.Status.FAILED)
+    # A renewal's release of an old hold that the gateway refused needs no one:
+    # the hold lapses on its own.
+    failed = PaymentTransaction.objects.filter(
+        status=PaymentTransaction.Status.FAILED
+    ).exclude(RENEWAL_RELEASES)
     return [
         {
             "label": "Failed payment transactions",

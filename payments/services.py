@@ -35,7 +35,7 @@ from oms.services.events import record_event, record_events
 from oms.services.transitions import apply_transition
 from payments import allocation, errors, money, tasks
 from payments.errors import AuthorizationUnconfirmed, PaymentDeclined
-from payments.models import PaymentAccount, PaymentTransaction
+from payments.models import RENEWAL_RELEASE, PaymentAccount, PaymentTransaction
 from payments.providers import (
     ProviderRequest,
     ProviderResult,
@@ -73,8 +73,10 @@ REAUTHORIZATION = "reauthorization"
 # gateway's passing failure (a dropped connection) usually clears on the next try.
 IMMEDIATE_ATTEMPTS = 2
 # A capture, void or refund split over several authorizations keys its parts
-# "<key>#part2", "<key>#part3"…; the room for that suffix is kept off the key.
+# "<key>#part2", "<key>#part3"…, and a renewal its releases of the earlier holds
+# "<key>#release1", "<key>#release2"…; the room for that suffix is kept off the key.
 PART_KEY_SEPARATOR = "#part"
+RELEASE_KEY_SEPARATOR = "#release"
 MOVEMENT_KEY_LIMIT = 240
 
 
@@ -343,6 +345,8 @@ def _record_outcome(
         txn.next_retry_at = None
         _transition(txn, "succeed", actor=actor)
         _apply_success(account=account, txn=txn, actor=actor, writes=writes)
+        if txn.renews_amount:
+            _release_renewed_holds(account=account, renewal=txn, actor=actor)
     elif result.transient and txn.attempts_left > 0:
         backoff = settings.OMS_PAYMENT_RETRY_BACKOFF_SECONDS
         step = min(len(backoff) - txn.attempts_left, len(backoff) - 1)
@@ -368,6 +372,29 @@ def _event_payload(account: PaymentAccount, txn: PaymentTransaction) -> dict:
     return payload
 
 
+def _release_renewed_holds(
+    *, account: PaymentAccount, renewal: PaymentTransaction, actor=None
+) -> None:
+    """Void at the gateway what each earlier authorization still holds, under its
+    own reference, once `renewal` (which took that over) has succeeded: the card
+    carries one hold, not two. Each release is attempted now; a transient failure
+    is retried by the sweep like any transaction."""
+    history = PaymentTransaction.objects.filter(account=account).order_by("id")
+    held = allocation.held_before_renewal(history, renewal)
+    key = f"{renewal.idempotency_key}{RELEASE_KEY_SEPARATOR}"
+    for number, balance in enumerate(held, start=1):
+        release = _new_transaction(
+            account=account,
+            kind=Kind.VOID,
+            amount=balance.amount,
+            idempotency_key=f"{key}{number}",
+            reference=RENEWAL_RELEASE,
+            reason=f"Released: renewed by authorization #{renewal.pk}.",
+            authorization=balance.authorization,
+        )
+        _attempt(account=account, txn=release, actor=actor)
+
+
 def _apply_success(
     *,
     account: PaymentAccount,
@@ -375,6 +402,10 @@ def _apply_success(
     actor=None,
     writes: _Writes = WRITE_NOW,
 ) -> None:
+    if txn.is_renewal_release:
+        # Counted as voided when the renewal succeeded (its `renews_amount`).
+        writes.save(account, txn)
+        return
     field = AMOUNT_FIELDS[txn.kind]
     setattr(account, field, getattr(account, field) + txn.amount)
     changed = [field, "status"]
@@ -433,6 +464,10 @@ def _apply_failure(
         _transition(account, "fail_authorization", actor=actor, reason=txn.error)
         changed.append("status")
     writes.save(account, txn, *changed)
+    if txn.is_renewal_release:
+        # Nothing is owed and nothing to do: a hold the gateway will not release
+        # (most often one that lapsed already) lapses on its own.
+        return
     writes.event(
         FAILURE_EVENTS[txn.kind],
         account,
@@ -1017,11 +1052,21 @@ def payment_reauthorize(
     uncaptured (captures and voids under way excluded); on success the old remainder
     counts as voided and the expiry starts over.
 
+    Once it succeeds (now, or on a retry of a transient failure), each earlier
+    authorization's hold is voided at the gateway under its own reference
+    (`RENEWAL_RELEASE` voids keyed `<key>#release1`, …), moving nothing more in
+    the books; a release refused for good is left `failed` without an event.
+
     A decline raises `PaymentDeclined` and changes nothing (the caller parks the
     owner), and so does calling again with the key of one that failed after its
     retries; a transient failure returns the transaction `pending`. Locks the
     account.
     """
+    _require_text(
+        PaymentTransaction,
+        idempotency_key=idempotency_key,
+        limits={"idempotency_key": MOVEMENT_KEY_LIMIT},
+    )
 
     def renewal(locked: PaymentAccount) -> PaymentTransaction:
         remaining = payment_account_capturable(account=locked)
@@ -1117,14 +1162,18 @@ def _retry_failed(*, transaction_id: int, actor) -> PaymentTransaction:
                 code=errors.TRANSACTION_NOT_RETRYABLE,
             )
         fits = True
-        if txn.kind != Kind.AUTHORIZE:
+        if txn.kind == Kind.AUTHORIZE:
+            if account.status == AccountStatus.AUTHORIZATION_FAILED:
+                apply_transition(
+                    account,
+                    "retry_authorization",
+                    actor=actor,
+                    reason="Retried by hand.",
+                )
+                account.save(update_fields=["status", "updated_at"])
+        elif not txn.is_renewal_release:  # a release moves nothing in the books
             _require_fits(account, txn.amount, txn.kind)
             fits = _fits_its_authorization(account, txn)
-        elif account.status == AccountStatus.AUTHORIZATION_FAILED:
-            apply_transition(
-                account, "retry_authorization", actor=actor, reason="Retried by hand."
-            )
-            account.save(update_fields=["status", "updated_at"])
         apply_transition(txn, "retry", actor=actor, reason="Retried by hand.")
         txn.attempts_left = max_attempts()
         txn.save()

@@ -17,7 +17,7 @@ from orders.tasks import (
     reauthorize_expiring_payments,
     recheck_held_orders,
 )
-from payments.models import PaymentAccount
+from payments.models import PaymentAccount, TestProviderOperation
 from payments.services import (
     payment_capture,
     payment_transaction_attempt,
@@ -360,6 +360,35 @@ def test_an_account_with_its_remainder_being_captured_does_not_stop_the_sweep(
 
     renewed = services.order_account(other)
     assert renewed.authorization_expires_at > timezone.now() + timedelta(days=1)
+
+
+def test_a_renewal_whose_old_hold_the_gateway_refuses_to_release_leaves_the_order(
+    opened_order,
+):
+    order = opened_order()
+    account = services.order_account(order)
+    [first] = account.transactions.filter(kind="authorize")
+    # The old hold lapsed at the gateway before the sweep renewed it.
+    TestProviderOperation.objects.filter(
+        operation="authorize", provider_reference=first.provider_reference
+    ).delete()
+    PaymentAccount.objects.filter(pk=account.pk).update(
+        authorization_expires_at=timezone.now() + timedelta(hours=2)
+    )
+
+    assert reauthorize_expiring_payments.delay().get() == 1
+
+    renewed = services.order_account(order)
+    release = renewed.transactions.get(kind="void")
+    assert (release.authorization, release.status) == (first, "failed")
+    assert (renewed.authorized_amount, renewed.voided_amount) == (
+        2 * first.amount,
+        first.amount,
+    )
+    assert renewed.uncaptured_amount == first.amount
+    order.refresh_from_db()
+    assert (order.status, order.hold_reasons) == ("opened", [])
+    assert not events(order, "order.held")
 
 
 def hold_for_review(order, reason):

@@ -199,24 +199,29 @@ def test_a_failed_part_refused_again_under_its_authorization_is_made_anew(
     assert account.captured_amount == D("77.00")
 
 
-def test_a_failed_capture_is_retried_under_its_own_key_after_a_renewal(
+def test_a_failed_capture_retried_after_a_renewal_is_made_anew_on_the_renewal(
     open_account, settings
 ):
+    """The renewal released the first authorization's hold at the gateway: the
+    capture, asked again under its own key and authorization first (an answer
+    may have been lost), is refused there and made anew on the renewal."""
     account = open_account(amount="100.00")
     failed = capture_failing_for_good(account, settings, "40.00", "c1")
-    first = failed.authorization
-    services.payment_reauthorize(account=account, idempotency_key="renew")
+    renewal = services.payment_reauthorize(account=account, idempotency_key="renew")
 
     retried = services.payment_transaction_retry(transaction=failed)
 
-    assert (retried.pk, retried.authorization, retried.status) == (
-        failed.pk,
-        first,
+    assert (retried.pk, retried.status) == (failed.pk, "cancelled")
+    assert "has 0.00 left" in retried.error
+    [part] = account.transactions.filter(replaces=failed)
+    assert (part.authorization, part.amount, part.status) == (
+        renewal,
+        D("40.00"),
         "succeeded",
     )
     account.refresh_from_db()
     assert account.captured_amount == D("40.00")
-    assert account.transactions.filter(kind="capture").count() == 1
+    assert account.transactions.filter(kind="capture", status="succeeded").count() == 1
 
 
 def test_a_retry_after_a_lost_answer_never_moves_the_money_twice(
