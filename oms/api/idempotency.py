@@ -43,6 +43,8 @@ def _replay(record: IdempotencyRecord) -> HttpResponse:
         content_type=record.response_content_type,
     )
     response["Idempotent-Replayed"] = "true"
+    if record.response_etag:
+        response["ETag"] = record.response_etag
     return response
 
 
@@ -101,11 +103,13 @@ class IdempotencyMiddleware:
                 record.response_status = response.status_code
                 record.response_body = response.content
                 record.response_content_type = response.get("Content-Type", "")
+                record.response_etag = response.get("ETag", "")
                 record.save(
                     update_fields=[
                         "response_status",
                         "response_body",
                         "response_content_type",
+                        "response_etag",
                     ]
                 )
                 return response

@@ -11,6 +11,8 @@ class IdempotencyRecord(models.Model):
     response_status = models.PositiveIntegerField()
     response_body = models.BinaryField()
     response_content_type = models.CharField(max_length=100)
+    # The version the first response named (an order's `ETag`), replayed with it.
+    response_etag = models.CharField(max_length=100, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

@@ -159,3 +159,23 @@ def test_cancel_items_answers_with_the_orders_new_etag(opened_order, api_client_
     )
 
     assert response["ETag"] == csr.get(f"/api/v1/orders/{order.number}")["ETag"]
+
+
+def test_a_replayed_change_answers_with_the_etag_it_first_named(
+    opened_order, api_client_for
+):
+    """An integration that lost the answer to its cancel-items sends it again
+    under the same Idempotency-Key, and can go on from the replayed ETag."""
+    order = opened_order()
+    csr = api_client_for("csr")
+    line = order.lines.get(sku="SKU-A")
+    body = {"reason": "Damaged", "items": [{"line_id": line.pk, "quantity": 1}]}
+    url = f"/api/v1/orders/{order.number}/cancel-items"
+
+    first = csr.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="cancel-1")
+    replay = csr.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="cancel-1")
+
+    assert replay["Idempotent-Replayed"] == "true"
+    assert replay["ETag"] == first["ETag"]
+    line.refresh_from_db()
+    assert line.quantity_cancelled == 1
