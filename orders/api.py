@@ -567,11 +567,12 @@ def _tagged(response: Response, order: Order) -> Response:
 def _if_match(request) -> str | None:
     """The order version a change was worked out from: the `ETag` the client sends
     back as `If-Match`. The change is then refused with 409 `order_changed` if the
-    order moved on since. None without the header, or with `*`."""
+    order moved on since. None without the header, or with `*`. If-Match compares
+    strongly: a weak tag (`W/"..."`) matches no version."""
     value = request.headers.get("If-Match", "").strip()
     if not value or value == "*":
         return None
-    return value.removeprefix("W/").strip('"')
+    return value.strip('"')
 
 
 IF_MATCH = OpenApiParameter(

@@ -31,6 +31,18 @@ def free_payload(**overrides) -> dict:
 FREE_LINES = [LineInput(sku="SKU-A", quantity=1, unit_price=Decimal("0.00"))]
 
 
+@pytest.fixture
+def free_order(opened_order):
+    """An opened order of one item given away, with no payment token."""
+
+    def make():
+        return opened_order(
+            payment_token="", lines=FREE_LINES, shipping_price=0, shipping_tax=0
+        )
+
+    return make
+
+
 def test_a_free_order_is_taken_in_without_a_payment(integration_api, channel, products):
     response = integration_api.post(
         "/api/v1/orders", free_payload(payment_token=""), format="json"
@@ -59,11 +71,9 @@ def test_an_order_to_pay_needs_a_payment_token(integration_api, channel, product
 
 
 def test_a_free_order_opens_approved_and_cancels_with_no_money_to_move(
-    opened_order, api_client_for
+    free_order, api_client_for
 ):
-    order = opened_order(
-        payment_token="", lines=FREE_LINES, shipping_price=0, shipping_tax=0
-    )
+    order = free_order()
     assert order.status == Order.Status.OPENED
 
     response = api_client_for("csr").post(
@@ -79,11 +89,9 @@ def test_a_free_order_opens_approved_and_cancels_with_no_money_to_move(
 
 
 def test_a_dearer_swap_on_a_free_order_is_refused_and_changes_nothing(
-    opened_order, api_client_for
+    free_order, api_client_for
 ):
-    order = opened_order(
-        payment_token="", lines=FREE_LINES, shipping_price=0, shipping_tax=0
-    )
+    order = free_order()
     line = order.lines.get()
 
     response = api_client_for("csr").post(
@@ -125,11 +133,9 @@ def test_a_free_pos_sale_completes_at_the_till(place_order, products, store):
 
 
 def test_a_free_orders_page_shows_no_payment_and_cancels_items_for_nothing(
-    opened_order, make_user
+    free_order, make_user
 ):
-    order = opened_order(
-        payment_token="", lines=FREE_LINES, shipping_price=0, shipping_tax=0
-    )
+    order = free_order()
     line = order.lines.get()
     csr = Client()
     csr.force_login(make_user("csr"))

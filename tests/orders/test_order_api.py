@@ -179,3 +179,21 @@ def test_a_replayed_change_answers_with_the_etag_it_first_named(
     assert replay["ETag"] == first["ETag"]
     line.refresh_from_db()
     assert line.quantity_cancelled == 1
+
+
+def test_a_weak_etag_matches_no_version(place_order, api_client_for):
+    """If-Match compares strongly: the current version sent as weak is refused."""
+    order = place_order()
+    csr = api_client_for("csr")
+    etag = csr.get(f"/api/v1/orders/{order.number}")["ETag"]
+
+    response = csr.patch(
+        f"/api/v1/orders/{order.number}",
+        {"notes": "Ring twice"},
+        format="json",
+        HTTP_IF_MATCH=f"W/{etag}",
+    )
+
+    assert response.status_code == 409
+    order.refresh_from_db()
+    assert order.notes == ""
